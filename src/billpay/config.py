@@ -51,7 +51,9 @@ class Settings(BaseSettings):
     payment_deadline_seconds: float = Field(
         default=24 * 3600.0, validation_alias=_alias("BILL_PROCESSOR_DEADLINE_SECONDS")
     )
-    lease_seconds: float = Field(default=60.0, validation_alias=_alias("BILL_PROCESSOR_LEASE_SECONDS"))
+    lease_seconds: float = Field(
+        default=60.0, validation_alias=_alias("BILL_PROCESSOR_LEASE_SECONDS")
+    )
     worker_concurrency: int = Field(
         default=64, validation_alias=_alias("BILL_PROCESSOR_CONCURRENCY")
     )
@@ -62,8 +64,12 @@ class Settings(BaseSettings):
     # --- VTpass ------------------------------------------------------------------------------
     vtpass_base_url: str | None = Field(default=None, validation_alias=_alias("VTPASS_BASE_URL"))
     vtpass_api_key: str | None = Field(default=None, validation_alias=_alias("VTPASS_API_KEY"))
-    vtpass_secret_key: str | None = Field(default=None, validation_alias=_alias("VTPASS_SECRET_KEY"))
-    vtpass_public_key: str | None = Field(default=None, validation_alias=_alias("VTPASS_PUBLIC_KEY"))
+    vtpass_secret_key: str | None = Field(
+        default=None, validation_alias=_alias("VTPASS_SECRET_KEY")
+    )
+    vtpass_public_key: str | None = Field(
+        default=None, validation_alias=_alias("VTPASS_PUBLIC_KEY")
+    )
     vtpass_webhook_token: str | None = Field(
         default=None, validation_alias=_alias("VTPASS_WEBHOOK_TOKEN")
     )
@@ -103,7 +109,9 @@ class Settings(BaseSettings):
     )
 
     # --- Paystack ----------------------------------------------------------------------------
-    paystack_base_url: str | None = Field(default=None, validation_alias=_alias("PAYSTACK_BASE_URL"))
+    paystack_base_url: str | None = Field(
+        default=None, validation_alias=_alias("PAYSTACK_BASE_URL")
+    )
     paystack_secret_key: str | None = Field(
         default=None, validation_alias=_alias("PAYSTACK_SECRET_KEY", "PAYSTACK_API_KEY")
     )
@@ -120,7 +128,9 @@ class Settings(BaseSettings):
         default=None, validation_alias=_alias("STELLAR_SYSTEM_SECRET")
     )
     cngn_asset_code: str = Field(default="cNGN", validation_alias=_alias("CNGN_ASSET_CODE"))
-    cngn_asset_issuer: str | None = Field(default=None, validation_alias=_alias("CNGN_ASSET_ISSUER"))
+    cngn_asset_issuer: str | None = Field(
+        default=None, validation_alias=_alias("CNGN_ASSET_ISSUER")
+    )
     stellar_payment_expiry_seconds: int = Field(
         default=1800, validation_alias=_alias("STELLAR_PAYMENT_EXPIRY_SECONDS")
     )

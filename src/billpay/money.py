@@ -51,7 +51,7 @@ def kobo_to_naira_number(kobo: int) -> int | Decimal:
 
 
 def stellar_to_kobo(amount: str) -> int:
-    """A Horizon 7-decimal amount string (``"5030.0000000"``) → kobo. Sub-kobo amounts are rejected."""
+    """A Horizon 7-decimal string (``"5030.0000000"``) → kobo. Sub-kobo amounts are rejected."""
     value = _to_decimal(amount)
     if value.as_tuple().exponent < -7:  # type: ignore[operator]
         raise InexactAmountError(f"{amount!r} has more than 7 decimal places")

@@ -1,0 +1,265 @@
+"""End-to-end throughput: N payments created over HTTP at concurrency C, processed by a
+worker against the provider simulators, everything on this machine.
+
+Prints create p50/p99 latency, payments/s end to end, time-to-paid p50/p99, worker memory,
+and pgbench TPS on the same Postgres (the yardstick), and writes them as JSON.
+
+    python -m bench.throughput --payments 5000 --concurrency 32
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import psutil
+
+from billpay.catalog.service import sync
+from billpay.clients.service import create_client, top_up
+from billpay.config import Settings
+from billpay.db.embedded import start_embedded_postgres
+from billpay.db.engine import asyncpg_dsn, socket_dir
+from billpay.db.migrate import upgrade
+from billpay.sandbox.app import sandbox_settings
+from billpay.sandbox.server import free_port
+from billpay.state import AppState
+
+RESULTS = Path(__file__).parent / "results"
+BIN = Path(sys.executable).parent
+
+
+def percentile(values: list[float], pct: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))]
+
+
+def spawn(args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [str(BIN / "billpay"), *args], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+
+
+async def wait_http(url: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    async with httpx.AsyncClient() as client:
+        while True:
+            try:
+                await client.get(url)
+                return
+            except httpx.TransportError:
+                if time.monotonic() > deadline:
+                    raise
+                await asyncio.sleep(0.1)
+
+
+async def reset(url: str) -> None:
+    connection = await asyncpg.connect(asyncpg_dsn(url))
+    try:
+        await connection.execute(
+            "TRUNCATE payment_events, payment_attempts, ledger_entries, ledger_accounts, "
+            "payments, clients CASCADE"
+        )
+    finally:
+        await connection.close()
+
+
+async def prepare_client(settings: Settings, url: str, payments: int) -> str:
+    state = AppState.build(settings, url)
+    try:
+        async with state.unit_of_work() as session:
+            await sync(session, state.providers)
+            client, key = await create_client(session, "bench")
+            await top_up(session, client.id, payments * 100_000, "bench balance")
+        return key
+    finally:
+        await state.aclose()
+
+
+async def create_load(
+    api_url: str, key: str, payments: int, concurrency: int, plan: str
+) -> tuple[list[float], float]:
+    latencies: list[float] = []
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    for index in range(payments):
+        queue.put_nowait(index)
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(
+        base_url=api_url, headers={"Authorization": f"Bearer {key}"}, limits=limits, timeout=60
+    ) as client:
+
+        async def one_client() -> None:
+            while not queue.empty():
+                index = queue.get_nowait()
+                body = {
+                    "request_reference": f"bench-{index}-{uuid.uuid4().hex[:8]}",
+                    "plan": plan,
+                    "customer_id": f"0803{index % 10_000_000:07d}",
+                    "amount_kobo": 10_000,
+                }
+                started = time.perf_counter()
+                response = await client.post("/v1/payments", json=body)
+                latencies.append(time.perf_counter() - started)
+                if response.status_code != 201:
+                    raise RuntimeError(f"create failed: {response.status_code} {response.text}")
+
+        started = time.perf_counter()
+        await asyncio.gather(*(one_client() for _ in range(concurrency)))
+        return latencies, time.perf_counter() - started
+
+
+async def wait_finished(url: str, payments: int, timeout: float) -> dict[str, Any]:
+    connection = await asyncpg.connect(asyncpg_dsn(url))
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            done = await connection.fetchval(
+                "SELECT count(*) FROM payments WHERE status IN ('paid', 'refunded', 'needs_review')"
+            )
+            if done >= payments or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.2)
+        rows = await connection.fetch(
+            "SELECT status, extract(epoch FROM completed_at - created_at) AS seconds, "
+            "extract(epoch FROM created_at) AS created, extract(epoch FROM completed_at) AS done "
+            "FROM payments"
+        )
+    finally:
+        await connection.close()
+    paid = [r for r in rows if r["status"] == "paid"]
+    first = min(float(r["created"]) for r in rows)
+    last = max(float(r["done"]) for r in paid) if paid else first
+    return {
+        "paid": len(paid),
+        "not_paid": len(rows) - len(paid),
+        "time_to_paid": [float(r["seconds"]) for r in paid],
+        "wall_seconds": last - first,
+    }
+
+
+def pgbench_tps(url: str, seconds: int = 10) -> float | None:
+    binary = shutil.which("pgbench") or str(
+        Path(__import__("pgserver").__file__).parent / "pginstall" / "bin" / "pgbench"
+    )
+    if not Path(binary).exists():
+        return None
+    env = dict(os.environ)
+    dsn = asyncpg_dsn(url)
+    host = socket_dir(url)
+    if host:
+        env["PGHOST"] = host
+        dsn = dsn.split("?")[0]
+    subprocess.run([binary, "-i", "-s", "5", "-q", dsn], env=env, check=True, capture_output=True)
+    result = subprocess.run(
+        [binary, "-c", "8", "-j", "2", "-T", str(seconds), dsn],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    for line in result.stdout.splitlines():
+        if line.startswith("tps"):
+            return float(line.split("=")[1].split()[0])
+    return None
+
+
+async def run(args: argparse.Namespace) -> dict[str, Any]:
+    data_dir = Path(tempfile.mkdtemp(prefix="billpay-bench-"))
+    url = os.environ.get("DATABASE_URL") or start_embedded_postgres(data_dir)
+    upgrade(url)
+    await reset(url)
+    sandbox_port, api_port = free_port(), free_port()
+    sandbox_url = f"http://127.0.0.1:{sandbox_port}"
+    provider_env = {key.upper(): str(value) for key, value in sandbox_settings(sandbox_url).items()}
+    env = {
+        **os.environ,
+        **provider_env,
+        "DATABASE_URL": url,
+        "BILLPAY_API_PORT": str(api_port),
+        "BILLPAY_LOG_LEVEL": "WARNING",
+        "BILL_PROCESSOR_CONCURRENCY": str(args.worker_concurrency),
+        "BILL_PROCESSOR_BATCH_SIZE": str(args.batch_size),
+        "BILLPAY_DATA_DIR": str(data_dir),
+    }
+    processes = [spawn(["sandbox", "--port", str(sandbox_port)], env)]
+    try:
+        await wait_http(f"{sandbox_url}/vtpass/api/service-categories")
+        settings = Settings.model_validate({**sandbox_settings(sandbox_url), "database_url": url})
+        key = await prepare_client(settings, url, args.payments)
+        processes.append(spawn(["api"], env))
+        api_url = f"http://127.0.0.1:{api_port}"
+        await wait_http(f"{api_url}/healthz")
+        worker = spawn(["worker"], env)
+        processes.append(worker)
+        await asyncio.sleep(1.0)
+        worker_rss_start = psutil.Process(worker.pid).memory_info().rss
+        latencies, create_seconds = await create_load(
+            api_url, key, args.payments, args.concurrency, args.plan
+        )
+        finished = await wait_finished(url, args.payments, timeout=args.payments / 10 + 60)
+        worker_rss_end = psutil.Process(worker.pid).memory_info().rss
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait(timeout=30)
+    tps = pgbench_tps(url, args.pgbench_seconds) if args.pgbench_seconds else None
+    ttp = finished["time_to_paid"]
+    return {
+        "payments": args.payments,
+        "concurrency": args.concurrency,
+        "plan": args.plan,
+        "paid": finished["paid"],
+        "not_paid": finished["not_paid"],
+        "create_p50_ms": round(percentile(latencies, 50) * 1000, 2),
+        "create_p99_ms": round(percentile(latencies, 99) * 1000, 2),
+        "creates_per_second": round(args.payments / create_seconds, 1),
+        "payments_per_second_end_to_end": round(finished["paid"] / finished["wall_seconds"], 1)
+        if finished["wall_seconds"]
+        else None,
+        "time_to_paid_p50_ms": round(percentile(ttp, 50) * 1000, 2),
+        "time_to_paid_p99_ms": round(percentile(ttp, 99) * 1000, 2),
+        "time_to_paid_mean_ms": round(statistics.fmean(ttp) * 1000, 2) if ttp else None,
+        "worker_rss_mb_start": round(worker_rss_start / 2**20, 1),
+        "worker_rss_mb_end": round(worker_rss_end / 2**20, 1),
+        "pgbench_tps": tps,
+        "database": "DATABASE_URL" if os.environ.get("DATABASE_URL") else "embedded",
+        "cpus": os.cpu_count(),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--payments", type=int, default=3000)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--plan", default="mtn-airtime")
+    parser.add_argument("--worker-concurrency", type=int, default=64)
+    parser.add_argument("--batch-size", type=int, default=50)
+    parser.add_argument("--pgbench-seconds", type=int, default=10)
+    args = parser.parse_args()
+    result = asyncio.run(run(args))
+    RESULTS.mkdir(exist_ok=True)
+    out = RESULTS / f"throughput-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    out.write_text(json.dumps(result, indent=2))
+    width = max(len(k) for k in result)
+    for name, value in result.items():
+        print(f"{name:<{width}}  {value}")
+    print(f"written to {out}")
+
+
+if __name__ == "__main__":
+    main()

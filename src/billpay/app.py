@@ -1,0 +1,49 @@
+"""create_app(): the FastAPI application — routers, error handlers, lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.responses import Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from billpay.catalog.endpoints import router as catalog_router
+from billpay.errors import install_error_handlers
+from billpay.payments.endpoints import router as payments_router
+from billpay.state import AppState
+
+
+def create_app(state: AppState, *, close_state: bool = False) -> FastAPI:
+    """An app bound to ``state``; ``close_state`` hands the state's lifetime to the app."""
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        if close_state:
+            await state.aclose()
+
+    app = FastAPI(
+        title="billpay",
+        version="0.1.0",
+        description=(
+            "Nigerian bill payments that end delivered, refunded, or in front of a human — "
+            "never lost, never vended twice. Amounts are integer kobo."
+        ),
+        lifespan=lifespan,
+    )
+    app.state.billpay = state
+    install_error_handlers(app)
+    app.include_router(payments_router)
+    app.include_router(catalog_router)
+
+    @app.get("/healthz", tags=["ops"])
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/metrics", tags=["ops"], include_in_schema=False)
+    async def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    return app

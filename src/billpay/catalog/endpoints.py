@@ -1,0 +1,64 @@
+"""``/v1/billers`` and ``/v1/customers/validate``."""
+
+from __future__ import annotations
+
+
+from fastapi import APIRouter
+
+from billpay.catalog import repository as repo
+from billpay.catalog.schemas import BillerOut, CustomerOut, PlanOut, ValidateCustomer
+from billpay.deps import CurrentClient, State
+from billpay.errors import NotFound
+from billpay.models import BillerPlan
+from billpay.providers.base import BillType
+
+router = APIRouter(prefix="/v1", tags=["catalog"])
+
+
+def _plan_out(row: BillerPlan) -> PlanOut:
+    return PlanOut(
+        slug=row.slug,
+        bill_type=row.bill_type,
+        biller=row.biller,
+        name=row.name,
+        price_kobo=row.price_kobo,
+        min_kobo=row.min_kobo,
+        max_kobo=row.max_kobo,
+        validity_days=row.validity_days,
+        meter_type=row.meter_type,
+        providers=[meta["provider"] for meta in row.provider_meta],
+    )
+
+
+@router.get("/billers", response_model=list[BillerOut])
+async def list_billers(
+    _: CurrentClient, state: State, bill_type: BillType | None = None
+) -> list[BillerOut]:
+    async with state.unit_of_work() as session:
+        rows = await repo.list_active(session, bill_type=bill_type.value if bill_type else None)
+    billers: dict[tuple[str, str], BillerOut] = {}
+    for row in rows:
+        key = (row.biller, row.bill_type)
+        if key not in billers:
+            billers[key] = BillerOut(
+                biller=row.biller, name=row.biller_name, bill_type=row.bill_type, plans=0
+            )
+        billers[key].plans += 1
+    return list(billers.values())
+
+
+@router.get("/billers/{biller}/plans", response_model=list[PlanOut])
+async def list_plans(biller: str, _: CurrentClient, state: State) -> list[PlanOut]:
+    async with state.unit_of_work() as session:
+        rows = await repo.list_active(session, biller=biller)
+    if not rows:
+        raise NotFound(f"no biller named {biller!r}; list billers at /v1/billers")
+    return [_plan_out(row) for row in rows]
+
+
+@router.post("/customers/validate", response_model=CustomerOut)
+async def validate_customer(body: ValidateCustomer, _: CurrentClient, state: State) -> CustomerOut:
+    async with state.unit_of_work() as session:
+        plan = await state.payments.plan(session, body.plan)
+    customer_id, name = await state.payments.check_customer(plan, body.customer_id)
+    return CustomerOut(plan=plan.slug, customer_id=customer_id, customer_name=name, valid=True)

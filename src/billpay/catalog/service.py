@@ -1,0 +1,155 @@
+"""The catalog as the rest of billpay sees it: plans by slug (TTL-cached) and provider sync."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from billpay.catalog import repository as repo
+from billpay.catalog.normalize import NormalizedPlan, ProviderMeta, normalize
+from billpay.models import BillerPlan
+from billpay.providers.base import BillProvider, BillType, MeterType, ProviderName, ProviderPlan
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class Plan:
+    slug: str
+    bill_type: BillType
+    biller: str
+    biller_name: str
+    name: str
+    price_kobo: int | None
+    min_kobo: int | None
+    max_kobo: int | None
+    validity_days: int | None
+    meter_type: MeterType | None
+    offers: tuple[ProviderMeta, ...] = field(default_factory=tuple)
+
+    @classmethod
+    def from_row(cls, row: BillerPlan) -> Plan:
+        return cls(
+            slug=row.slug,
+            bill_type=BillType(row.bill_type),
+            biller=row.biller,
+            biller_name=row.biller_name,
+            name=row.name,
+            price_kobo=row.price_kobo,
+            min_kobo=row.min_kobo,
+            max_kobo=row.max_kobo,
+            validity_days=row.validity_days,
+            meter_type=MeterType(row.meter_type) if row.meter_type else None,
+            offers=tuple(_offer(meta) for meta in row.provider_meta),
+        )
+
+
+def _offer(meta: Mapping[str, Any]) -> ProviderMeta:
+    meter = meta.get("meter_type")
+    return ProviderMeta(
+        provider=ProviderName(meta["provider"]),
+        biller_code=str(meta["biller_code"]),
+        plan_code=str(meta["plan_code"]),
+        price_kobo=meta.get("price_kobo"),
+        min_kobo=meta.get("min_kobo"),
+        max_kobo=meta.get("max_kobo"),
+        meter_type=MeterType(meter) if meter else None,
+        priority=int(meta.get("priority", 100)),
+    )
+
+
+def plan_row(plan: NormalizedPlan) -> dict[str, Any]:
+    return {
+        "slug": plan.slug,
+        "bill_type": plan.bill_type.value,
+        "biller": plan.biller,
+        "biller_name": plan.biller_name,
+        "name": plan.name,
+        "price_kobo": plan.price_kobo,
+        "min_kobo": plan.min_kobo,
+        "max_kobo": plan.max_kobo,
+        "validity_days": plan.validity_days,
+        "meter_type": plan.meter_type.value if plan.meter_type else None,
+        "provider_meta": [
+            {
+                "provider": meta.provider.value,
+                "biller_code": meta.biller_code,
+                "plan_code": meta.plan_code,
+                "price_kobo": meta.price_kobo,
+                "min_kobo": meta.min_kobo,
+                "max_kobo": meta.max_kobo,
+                "meter_type": meta.meter_type.value if meta.meter_type else None,
+                "priority": meta.priority,
+            }
+            for meta in plan.provider_meta
+        ],
+    }
+
+
+@dataclass(frozen=True)
+class SyncReport:
+    plans: int
+    deactivated: int
+    per_provider: dict[str, int]
+    failed_providers: dict[str, str]
+
+
+async def sync(
+    session: AsyncSession,
+    providers: Mapping[ProviderName, BillProvider],
+    on_provider_done: Callable[[ProviderName, int], None] | None = None,
+) -> SyncReport:
+    """Pull every configured provider's catalog, merge, upsert, deactivate what vanished.
+
+    A provider whose catalog cannot be fetched keeps its plans as they were: an outage must
+    not deactivate what it sells.
+    """
+    fetched: list[ProviderPlan] = []
+    per_provider: dict[str, int] = {}
+    failed: dict[str, str] = {}
+    for name, provider in providers.items():
+        try:
+            plans = await provider.catalog()
+        except Exception as exc:  # any provider failure: report it, keep the old plans
+            failed[name.value] = type(exc).__name__
+            log.warning("catalog_sync_provider_failed", provider=name.value, error=str(exc))
+            plans = []
+        per_provider[name.value] = len(plans)
+        fetched.extend(plans)
+        if on_provider_done:
+            on_provider_done(name, len(plans))
+    normalized = normalize(fetched)
+    await repo.upsert(session, [plan_row(plan) for plan in normalized])
+    deactivated = 0
+    if not failed:
+        deactivated = await repo.deactivate_except(session, {plan.slug for plan in normalized})
+    return SyncReport(len(normalized), deactivated, per_provider, failed)
+
+
+class PlanCache:
+    """Active plans by slug, kept ``ttl_seconds`` (seconds — the seed's cache used the wrong unit)."""
+
+    def __init__(self, ttl_seconds: float = 300.0, clock: Callable[[], float] = time.monotonic):
+        self._ttl_seconds = ttl_seconds
+        self._clock = clock
+        self._plans: dict[str, tuple[float, Plan | None]] = {}
+
+    async def get(
+        self, slug: str, load: Callable[[str], Awaitable[BillerPlan | None]]
+    ) -> Plan | None:
+        now = self._clock()
+        cached = self._plans.get(slug)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        row = await load(slug)
+        plan = Plan.from_row(row) if row else None
+        self._plans[slug] = (now + self._ttl_seconds, plan)
+        return plan
+
+    def clear(self) -> None:
+        self._plans.clear()

@@ -1,0 +1,350 @@
+"""``billpay`` command line (typer + rich)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from billpay.cli import runtime
+from billpay.clients.service import create_client, top_up
+from billpay.config import get_settings
+from billpay.db.migrate import upgrade
+from billpay.money import format_naira
+from billpay.payments import repository as payments_repo
+from billpay.state import AppState
+
+app = typer.Typer(help="billpay: Nigerian bill payments that are never lost, never vended twice.")
+db_app = typer.Typer(help="Database commands.")
+clients_app = typer.Typer(help="Merchants (API clients).")
+payments_app = typer.Typer(help="Inspect and resolve payments.")
+catalog_app = typer.Typer(help="The product catalog.")
+app.add_typer(db_app, name="db")
+app.add_typer(clients_app, name="clients")
+app.add_typer(payments_app, name="payments")
+app.add_typer(catalog_app, name="catalog")
+
+console = Console()
+
+
+def _state(with_sandbox_url: str | None = None) -> AppState:
+    settings, url = runtime.prepare(get_settings(), console)
+    if with_sandbox_url:
+        settings = runtime.with_sandbox(settings, with_sandbox_url)
+    return AppState.build(settings, url)
+
+
+@app.command()
+def up(
+    port: Annotated[int, typer.Option(help="API port")] = 8000,
+    sandbox_port: Annotated[int, typer.Option(help="Provider simulators' port")] = 8100,
+) -> None:
+    """Everything in one process: embedded Postgres, simulators, API, worker."""
+    settings, url = runtime.prepare(get_settings(), console)
+    settings = settings.model_copy(update={"api_port": port, "sandbox_port": sandbox_port})
+    sandbox = runtime.start_sandbox(settings)
+    settings = runtime.with_sandbox(settings, sandbox.url)
+    state = AppState.build(settings, url)
+
+    async def main() -> None:
+        report = await runtime.sync_catalog(state)
+        demo = await runtime.ensure_demo_client(state, settings.data_dir)
+        base = f"http://{settings.api_host}:{settings.api_port}"
+        console.print(f"[bold green]billpay is up[/] at {base}  (API docs: {base}/docs)")
+        console.print(f"  provider simulators: {sandbox.url}   catalog: {report.plans} plans")
+        console.print(f"  demo API key: [bold]{demo.api_key}[/]")
+        console.print(f"  demo balance: {format_naira(demo.balance_kobo)}")
+        console.print(
+            f"  try: billpay pay --api {base} --key <key> --plan mtn-airtime "
+            "--customer 08011111111 --amount 50000"
+        )
+        try:
+            await runtime.serve_api_and_worker(state)
+        finally:
+            await state.aclose()
+
+    try:
+        asyncio.run(main())
+    finally:
+        sandbox.stop()
+
+
+@app.command()
+def api() -> None:
+    """Run the HTTP API only."""
+    state = _state()
+
+    async def main() -> None:
+        try:
+            await runtime.serve_api_and_worker(state, run_worker=False)
+        finally:
+            await state.aclose()
+
+    asyncio.run(main())
+
+
+@app.command()
+def worker(
+    sandbox_url: Annotated[
+        str | None, typer.Option(help="Route unconfigured providers to simulators here")
+    ] = None,
+) -> None:
+    """Run a worker: claims due payments and talks to providers."""
+    from billpay.worker.runner import Worker
+
+    state = _state(sandbox_url)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        try:
+            await Worker(state).run(stop)
+        finally:
+            await state.aclose()
+
+    asyncio.run(main())
+
+
+@app.command()
+def sandbox(
+    port: Annotated[int, typer.Option()] = 8100,
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+) -> None:
+    """Run the provider simulators only."""
+    import uvicorn
+
+    from billpay.sandbox.app import create_sandbox_app
+
+    console.print(f"provider simulators on http://{host}:{port}")
+    uvicorn.run(create_sandbox_app(), host=host, port=port, log_level="warning")
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply migrations."""
+    settings = get_settings()
+    url = runtime.database_url(settings, console)
+    upgrade(url)
+    console.print("[green]database is at the latest migration[/]")
+
+
+@clients_app.command("create")
+def clients_create(
+    name: str,
+    webhook_url: Annotated[str | None, typer.Option()] = None,
+) -> None:
+    """Create a merchant and print its API key (shown once)."""
+    state = _state()
+
+    async def main() -> None:
+        try:
+            async with state.unit_of_work() as session:
+                client, key = await create_client(session, name, webhook_url)
+            console.print(f"client {client.id}\nAPI key (shown once): [bold]{key}[/]")
+        finally:
+            await state.aclose()
+
+    asyncio.run(main())
+
+
+@clients_app.command("topup")
+def clients_topup(client_id: uuid.UUID, amount_kobo: int) -> None:
+    """Credit a merchant's prepaid balance (kobo)."""
+    state = _state()
+
+    async def main() -> None:
+        try:
+            async with state.unit_of_work() as session:
+                balance = await top_up(session, client_id, amount_kobo, "cli top-up")
+            console.print(f"available balance: {format_naira(balance)}")
+        finally:
+            await state.aclose()
+
+    asyncio.run(main())
+
+
+@catalog_app.command("sync")
+def catalog_sync(
+    sandbox_url: Annotated[str | None, typer.Option()] = None,
+) -> None:
+    """Pull every configured provider's catalog into biller_plans."""
+    from rich.progress import Progress
+
+    state = _state(sandbox_url)
+
+    async def main() -> None:
+        from billpay.catalog.service import sync
+
+        try:
+            with Progress(console=console) as progress:
+                task = progress.add_task("syncing catalogs", total=len(state.providers))
+                async with state.unit_of_work() as session:
+                    report = await sync(
+                        session,
+                        state.providers,
+                        on_provider_done=lambda *_: progress.advance(task),
+                    )
+            console.print(
+                f"{report.plans} plans ({report.per_provider}); deactivated {report.deactivated}"
+            )
+            if report.failed_providers:
+                console.print(f"[yellow]failed: {report.failed_providers}[/]")
+        finally:
+            await state.aclose()
+
+    asyncio.run(main())
+
+
+@app.command()
+def pay(
+    plan: Annotated[str, typer.Option()],
+    customer: Annotated[str, typer.Option()],
+    key: Annotated[str, typer.Option(envvar="BILLPAY_API_KEY")],
+    api: Annotated[str, typer.Option()] = "http://127.0.0.1:8000",
+    amount: Annotated[int | None, typer.Option(help="kobo")] = None,
+    phone: Annotated[str | None, typer.Option()] = None,
+    reference: Annotated[str | None, typer.Option()] = None,
+    wait: Annotated[float, typer.Option(help="seconds to wait for a final status")] = 30.0,
+) -> None:
+    """A small client: create a payment over the API and follow it to its outcome."""
+    from billpay.cli.client import pay_and_follow
+
+    asyncio.run(
+        pay_and_follow(
+            console, api, key, plan, customer, amount, phone, reference or uuid.uuid4().hex, wait
+        )
+    )
+
+
+@payments_app.command("list")
+def payments_list(
+    status: Annotated[str | None, typer.Option()] = None,
+    limit: Annotated[int, typer.Option()] = 20,
+) -> None:
+    """Recent payments (all clients)."""
+    state = _state()
+
+    async def main() -> None:
+        try:
+            async with state.unit_of_work() as session:
+                rows = await payments_repo.list_for_client(
+                    session,
+                    None,
+                    limit=limit,
+                    after=None,
+                    status=status,
+                    bill_type=None,
+                    biller=None,
+                )
+            table = Table("id", "reference", "status", "plan", "total", "provider", "created")
+            for p in rows:
+                table.add_row(
+                    str(p.id),
+                    p.request_reference,
+                    p.status,
+                    p.plan,
+                    format_naira(p.total_kobo),
+                    p.provider or "",
+                    p.created_at.isoformat(timespec="seconds"),
+                )
+            console.print(table)
+        finally:
+            await state.aclose()
+
+    asyncio.run(main())
+
+
+@payments_app.command("show")
+def payments_show(payment_id: uuid.UUID) -> None:
+    """A payment with its attempts and events (provider payloads are stored masked)."""
+    state = _state()
+
+    async def main() -> None:
+        try:
+            async with state.unit_of_work() as session:
+                payment = await payments_repo.get(session, payment_id)
+                if payment is None:
+                    console.print(f"[red]no payment {payment_id}[/]")
+                    raise typer.Exit(1)
+                attempts = await payments_repo.attempts_of(session, payment_id)
+                events = await payments_repo.events_of(session, payment_id)
+            console.print(
+                f"[bold]{payment.id}[/] {payment.status}  {payment.plan}  "
+                f"{payment.customer_id}  {format_naira(payment.total_kobo)}"
+            )
+            attempts_table = Table("#", "provider", "reference", "outcome", "status", "why chosen")
+            for a in attempts:
+                attempts_table.add_row(
+                    str(a.number),
+                    a.provider,
+                    a.provider_reference,
+                    a.outcome,
+                    a.provider_status or "",
+                    a.route_reason,
+                )
+            console.print(attempts_table)
+            events_table = Table("at", "from", "to", "reason", "actor")
+            for e in events:
+                events_table.add_row(
+                    e.at.isoformat(timespec="seconds"),
+                    e.from_status or "",
+                    e.to_status,
+                    e.reason,
+                    e.actor,
+                )
+            console.print(events_table)
+        finally:
+            await state.aclose()
+
+    asyncio.run(main())
+
+
+@payments_app.command("resolve")
+def payments_resolve(
+    payment_id: uuid.UUID,
+    outcome: Annotated[str, typer.Option(help="paid or refund")],
+    reason: Annotated[str, typer.Option(help="what the operator verified")],
+    operator: Annotated[str, typer.Option()] = "operator",
+) -> None:
+    """Resolve a needs_review payment with the evidence you checked."""
+    from billpay.payments.review import resolve
+
+    state = _state()
+
+    async def main() -> None:
+        try:
+            async with state.unit_of_work() as session:
+                status = await resolve(session, payment_id, outcome, reason, operator)
+            console.print(f"payment {payment_id} is now {status}")
+        finally:
+            await state.aclose()
+
+    asyncio.run(main())
+
+
+@app.command()
+def reconcile() -> None:
+    """Prove the ledger: balanced, stored balances match entries, clearing accounts drain."""
+    from billpay.ledger.reconcile import reconcile as run_reconcile
+
+    state = _state()
+
+    async def main() -> None:
+        try:
+            async with state.unit_of_work() as session:
+                report = await run_reconcile(session)
+            for line in report.lines():
+                console.print(line)
+            if not report.ok:
+                raise typer.Exit(1)
+        finally:
+            await state.aclose()
+
+    asyncio.run(main())
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,56 @@
+"""Engine and sessions. Sessions commit only at the request/job boundary (``session_scope``)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from urllib.parse import parse_qs, urlsplit
+
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+
+def async_url(url: str) -> str:
+    """``postgresql://…`` (as pgserver, libpq and operators write it) → the asyncpg dialect URL."""
+    for prefix in ("postgresql+asyncpg://", "postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+asyncpg://" + url[len(prefix) :]
+    raise ValueError("DATABASE_URL must be a postgresql:// URL")
+
+
+def asyncpg_dsn(url: str) -> str:
+    """The plain libpq-style DSN asyncpg.connect() takes (LISTEN/NOTIFY, admin commands)."""
+    return "postgresql://" + async_url(url).removeprefix("postgresql+asyncpg://")
+
+
+def socket_dir(url: str) -> str | None:
+    """The unix-socket directory of a ``?host=/path`` URL (the embedded server), if any."""
+    hosts = parse_qs(urlsplit(url).query).get("host")
+    return hosts[0] if hosts else None
+
+
+def make_engine(url: str, pool_size: int = 20) -> AsyncEngine:
+    return create_async_engine(
+        async_url(url),
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=False,
+        pool_recycle=1800,
+    )
+
+
+def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+
+@asynccontextmanager
+async def session_scope(
+    sessions: async_sessionmaker[AsyncSession],
+) -> AsyncIterator[AsyncSession]:
+    """One unit of work: commit if the block finishes, roll back if it raises."""
+    async with sessions() as session, session.begin():
+        yield session

@@ -1,0 +1,40 @@
+"""FastAPI dependencies: the process state and the authenticated client."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from billpay.clients.service import AuthenticatedClient, find_by_api_key, hash_api_key
+from billpay.errors import Unauthorized
+from billpay.state import AppState
+
+_bearer = HTTPBearer(auto_error=False, description="Your billpay API key")
+
+
+def get_state(request: Request) -> AppState:
+    state: AppState = request.app.state.billpay
+    return state
+
+
+async def get_client(
+    state: Annotated[AppState, Depends(get_state)],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> AuthenticatedClient:
+    if credentials is None or not credentials.credentials:
+        raise Unauthorized("send your API key as 'Authorization: Bearer <key>'")
+    key_hash = hash_api_key(credentials.credentials)
+    client = state.cached_client(key_hash)
+    if client is None:
+        async with state.unit_of_work() as session:
+            client = await find_by_api_key(session, credentials.credentials)
+        if client is None:
+            raise Unauthorized("the API key is not valid", code="invalid_api_key")
+        state.remember_client(key_hash, client)
+    return client
+
+
+State = Annotated[AppState, Depends(get_state)]
+CurrentClient = Annotated[AuthenticatedClient, Depends(get_client)]

@@ -1,0 +1,23 @@
+"""Ledger account codes. One place names every account so entries and reconcile agree."""
+
+from __future__ import annotations
+
+import uuid
+
+# Where merchants' top-ups come from (money outside billpay's books).
+EXTERNAL_DEPOSITS = "external:deposits"
+FEE_REVENUE = "revenue:fees"
+
+
+def client_available(client_id: uuid.UUID) -> str:
+    return f"client:{client_id}:available"
+
+
+def client_reserved(client_id: uuid.UUID) -> str:
+    """Clearing account: amount + fee of the client's unfinished payments. Drains to zero."""
+    return f"client:{client_id}:reserved"
+
+
+def provider_payable(provider: str) -> str:
+    """What billpay owes each provider for vends it delivered (settled from the provider float)."""
+    return f"provider:{provider}:payable"

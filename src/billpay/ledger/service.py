@@ -1,0 +1,134 @@
+"""Double-entry postings for every movement of value (DESIGN §1.6).
+
+Each posting moves a positive amount from a debit account to a credit account, so every
+journal is balanced by construction and the sum of all balances is always zero.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from billpay.ledger import accounts
+from billpay.ledger import repository as repo
+from billpay.ledger.repository import Posting
+
+
+class InsufficientBalance(Exception):
+    def __init__(self, needed_kobo: int) -> None:
+        super().__init__(f"balance does not cover {needed_kobo} kobo")
+        self.needed_kobo = needed_kobo
+
+
+async def post(
+    session: AsyncSession, postings: list[Posting], payment_id: uuid.UUID | None = None
+) -> uuid.UUID:
+    """Write one journal and apply it to the balances. Zero-amount postings are skipped."""
+    postings = [p for p in postings if p.amount_kobo > 0]
+    journal_id = uuid.uuid4()
+    if not postings:
+        return journal_id
+    ids = await repo.ensure_accounts(
+        session, {code for p in postings for code in (p.debit, p.credit)}
+    )
+    for posting in postings:
+        await repo.move_balance(session, ids[posting.debit], -posting.amount_kobo)
+        await repo.move_balance(session, ids[posting.credit], posting.amount_kobo)
+    await repo.insert_entries(session, journal_id, payment_id, postings, ids)
+    return journal_id
+
+
+async def top_up(session: AsyncSession, client_id: uuid.UUID, amount_kobo: int, memo: str) -> None:
+    await post(
+        session,
+        [
+            Posting(
+                accounts.EXTERNAL_DEPOSITS,
+                accounts.client_available(client_id),
+                amount_kobo,
+                "top_up",
+                memo,
+            )
+        ],
+    )
+
+
+async def reserve(
+    session: AsyncSession, client_id: uuid.UUID, payment_id: uuid.UUID, total_kobo: int
+) -> None:
+    """Hold amount + fee for a new payment, atomically refusing when the balance is short."""
+    available = accounts.client_available(client_id)
+    reserved = accounts.client_reserved(client_id)
+    ids = await repo.ensure_accounts(session, {available, reserved})
+    if not await repo.debit_if_covered(session, ids[available], total_kobo):
+        raise InsufficientBalance(total_kobo)
+    await repo.move_balance(session, ids[reserved], total_kobo)
+    posting = Posting(available, reserved, total_kobo, "reserve")
+    await repo.insert_entries(session, uuid.uuid4(), payment_id, [posting], ids)
+
+
+async def settle_paid(
+    session: AsyncSession,
+    client_id: uuid.UUID,
+    payment_id: uuid.UUID,
+    provider: str,
+    amount_kobo: int,
+    fee_kobo: int,
+) -> None:
+    """Delivered: the bill amount is owed to the provider, the fee is billpay's revenue."""
+    reserved = accounts.client_reserved(client_id)
+    await post(
+        session,
+        [
+            Posting(reserved, accounts.provider_payable(provider), amount_kobo, "vend"),
+            Posting(reserved, accounts.FEE_REVENUE, fee_kobo, "fee"),
+        ],
+        payment_id,
+    )
+
+
+async def undo_settlement(
+    session: AsyncSession,
+    client_id: uuid.UUID,
+    payment_id: uuid.UUID,
+    provider: str,
+    amount_kobo: int,
+    fee_kobo: int,
+) -> None:
+    """A provider reversal after delivery: the money comes back into the reservation."""
+    reserved = accounts.client_reserved(client_id)
+    await post(
+        session,
+        [
+            Posting(accounts.provider_payable(provider), reserved, amount_kobo, "reversal"),
+            Posting(accounts.FEE_REVENUE, reserved, fee_kobo, "fee_reversal"),
+        ],
+        payment_id,
+    )
+
+
+async def release(
+    session: AsyncSession, client_id: uuid.UUID, payment_id: uuid.UUID, total_kobo: int
+) -> None:
+    """Refund to balance: everything the payer was charged goes back to available."""
+    await post(
+        session,
+        [
+            Posting(
+                accounts.client_reserved(client_id),
+                accounts.client_available(client_id),
+                total_kobo,
+                "refund",
+            )
+        ],
+        payment_id,
+    )
+
+
+async def available_balance(session: AsyncSession, client_id: uuid.UUID) -> int:
+    return await repo.balance_of(session, accounts.client_available(client_id))
+
+
+async def reserved_balance(session: AsyncSession, client_id: uuid.UUID) -> int:
+    return await repo.balance_of(session, accounts.client_reserved(client_id))

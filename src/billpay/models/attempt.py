@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint, Uuid
+from sqlalchemy.orm import Mapped, mapped_column
+
+from billpay.models.base import Base, Timestamps
+
+
+class PaymentAttempt(Timestamps, Base):
+    """One provider + one provider reference. The reference is committed before the call."""
+
+    __tablename__ = "payment_attempts"
+    __table_args__ = (
+        UniqueConstraint("payment_id", "number", name="uq_attempts_payment_number"),
+        UniqueConstraint("provider", "provider_reference", name="uq_attempts_provider_reference"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    payment_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("payments.id"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    provider: Mapped[str] = mapped_column(String(20))
+    provider_reference: Mapped[str] = mapped_column(String(100))
+    route_reason: Mapped[str] = mapped_column(String(300))
+    # in_flight → succeeded | failed | unknown (unknown → requeried until an answer)
+    outcome: Mapped[str] = mapped_column(String(20))
+    provider_status: Mapped[str | None] = mapped_column(String(100))
+    provider_transaction_id: Mapped[str | None] = mapped_column(String(200))
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    sends: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    requeries: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    request: Mapped[dict[str, Any] | None]
+    response: Mapped[dict[str, Any] | None]
+    last_latency_ms: Mapped[int | None] = mapped_column(Integer)
+    finished_at: Mapped[datetime | None]

@@ -1,0 +1,125 @@
+"""The payment state machine (DESIGN §2). The only code that writes ``payments.status``.
+
+Every move is a conditional ``UPDATE … WHERE status = :from`` plus an append-only event row,
+in the caller's transaction. A move outside the table raises ``IllegalTransition``; a move
+whose ``from`` no longer holds (someone else moved it first) raises ``StaleTransition``.
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import func, insert, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from billpay.models import Payment, PaymentEvent
+
+
+class Status(enum.StrEnum):
+    AWAITING_FUNDS = "awaiting_funds"
+    PENDING = "pending"
+    PROCESSING = "processing"
+    PAID = "paid"
+    REFUNDING = "refunding"
+    REFUNDED = "refunded"
+    FAILED = "failed"
+    EXPIRED = "expired"
+    NEEDS_REVIEW = "needs_review"
+
+
+ALLOWED: Mapping[Status, frozenset[Status]] = {
+    Status.AWAITING_FUNDS: frozenset({Status.PENDING, Status.EXPIRED, Status.REFUNDING}),
+    Status.PENDING: frozenset({Status.PROCESSING, Status.REFUNDING, Status.FAILED}),
+    Status.PROCESSING: frozenset({Status.PAID, Status.REFUNDING, Status.NEEDS_REVIEW}),
+    Status.PAID: frozenset({Status.REFUNDING}),
+    Status.REFUNDING: frozenset({Status.REFUNDED, Status.NEEDS_REVIEW}),
+    Status.NEEDS_REVIEW: frozenset({Status.PAID, Status.REFUNDING}),
+    Status.REFUNDED: frozenset(),
+    Status.FAILED: frozenset(),
+    Status.EXPIRED: frozenset(),
+}
+
+FINAL: frozenset[Status] = frozenset(status for status, moves in ALLOWED.items() if not moves)
+# Statuses in which the customer's money is held by billpay (reserved or received, not settled).
+HOLDING_FUNDS: frozenset[Status] = frozenset(
+    {Status.PENDING, Status.PROCESSING, Status.REFUNDING, Status.NEEDS_REVIEW}
+)
+# A status change an operator makes must carry a reason a human wrote.
+OPERATOR_MOVES: frozenset[tuple[Status, Status]] = frozenset(
+    {(Status.NEEDS_REVIEW, Status.PAID), (Status.NEEDS_REVIEW, Status.REFUNDING)}
+)
+
+
+class IllegalTransition(Exception):
+    def __init__(self, from_status: Status, to_status: Status) -> None:
+        super().__init__(f"a payment cannot move from {from_status} to {to_status}")
+        self.from_status = from_status
+        self.to_status = to_status
+
+
+class StaleTransition(Exception):
+    """The payment was not in ``from_status`` any more: another actor moved it first."""
+
+    def __init__(self, payment_id: uuid.UUID, from_status: Status) -> None:
+        super().__init__(f"payment {payment_id} is no longer {from_status}")
+        self.payment_id = payment_id
+        self.from_status = from_status
+
+
+def can_move(from_status: Status, to_status: Status) -> bool:
+    return to_status in ALLOWED[from_status]
+
+
+async def transition(
+    session: AsyncSession,
+    payment_id: uuid.UUID,
+    from_status: Status,
+    to_status: Status,
+    *,
+    reason: str,
+    actor: str,
+    fields: Mapping[str, Any] | None = None,
+    data: Mapping[str, Any] | None = None,
+) -> None:
+    """Move one payment, writing ``fields`` (token, provider, next_run_at…) in the same UPDATE."""
+    if not can_move(from_status, to_status):
+        raise IllegalTransition(from_status, to_status)
+    values: dict[str, Any] = dict(fields or {})
+    values["status"] = to_status.value
+    if to_status in FINAL or to_status is Status.PAID:
+        values.setdefault("completed_at", func.now())
+    if to_status in FINAL or to_status in {Status.PAID, Status.NEEDS_REVIEW}:
+        values.setdefault("next_run_at", None)
+    result = await session.execute(
+        update(Payment)
+        .where(Payment.id == payment_id, Payment.status == from_status.value)
+        .values(**values)
+        .returning(Payment.id)
+    )
+    if result.scalar_one_or_none() is None:
+        raise StaleTransition(payment_id, from_status)
+    await record_event(session, payment_id, from_status, to_status, reason, actor, data)
+
+
+async def record_event(
+    session: AsyncSession,
+    payment_id: uuid.UUID,
+    from_status: Status | None,
+    to_status: Status,
+    reason: str,
+    actor: str,
+    data: Mapping[str, Any] | None = None,
+) -> None:
+    await session.execute(
+        insert(PaymentEvent).values(
+            payment_id=payment_id,
+            from_status=from_status.value if from_status else None,
+            to_status=to_status.value,
+            reason=reason,
+            actor=actor,
+            data=dict(data) if data else None,
+        )
+    )

@@ -1,0 +1,113 @@
+"""SQL for payments, attempts and events."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from billpay.models import Payment, PaymentAttempt, PaymentEvent
+
+WORK_CHANNEL = "billpay_work"
+
+
+async def insert_if_new(session: AsyncSession, values: dict[str, Any]) -> uuid.UUID | None:
+    """Insert unless ``(client_id, request_reference)`` exists; a concurrent twin waits, skips."""
+    result = await session.execute(
+        pg_insert(Payment)
+        .values(**values)
+        .on_conflict_do_nothing(constraint="uq_payments_client_reference")
+        .returning(Payment.id)
+    )
+    return result.scalar_one_or_none()
+
+
+async def get(session: AsyncSession, payment_id: uuid.UUID) -> Payment | None:
+    return await session.get(Payment, payment_id, populate_existing=True)
+
+
+async def get_for_client(
+    session: AsyncSession, client_id: uuid.UUID, payment_id: uuid.UUID
+) -> Payment | None:
+    return await session.scalar(
+        select(Payment).where(Payment.id == payment_id, Payment.client_id == client_id)
+    )
+
+
+async def get_by_reference(
+    session: AsyncSession, client_id: uuid.UUID, request_reference: str
+) -> Payment | None:
+    return await session.scalar(
+        select(Payment)
+        .where(Payment.client_id == client_id, Payment.request_reference == request_reference)
+        .execution_options(populate_existing=True)
+    )
+
+
+async def list_for_client(
+    session: AsyncSession,
+    client_id: uuid.UUID | None,
+    *,
+    limit: int,
+    after: tuple[datetime, uuid.UUID] | None,
+    status: str | None,
+    bill_type: str | None,
+    biller: str | None,
+) -> list[Payment]:
+    """Newest first; keyset pagination on (created_at, id) so pages never shift."""
+    query = select(Payment).order_by(Payment.created_at.desc(), Payment.id.desc()).limit(limit)
+    if client_id is not None:
+        query = query.where(Payment.client_id == client_id)
+    if after is not None:
+        created_at, last_id = after
+        query = query.where(
+            (Payment.created_at < created_at)
+            | ((Payment.created_at == created_at) & (Payment.id < last_id))
+        )
+    for column, value in (
+        (Payment.status, status),
+        (Payment.bill_type, bill_type),
+        (Payment.biller, biller),
+    ):
+        if value is not None:
+            query = query.where(column == value)
+    return list((await session.scalars(query)).all())
+
+
+async def events_of(session: AsyncSession, payment_id: uuid.UUID) -> list[PaymentEvent]:
+    return list(
+        (
+            await session.scalars(
+                select(PaymentEvent)
+                .where(PaymentEvent.payment_id == payment_id)
+                .order_by(PaymentEvent.id)
+            )
+        ).all()
+    )
+
+
+async def attempts_of(session: AsyncSession, payment_id: uuid.UUID) -> list[PaymentAttempt]:
+    return list(
+        (
+            await session.scalars(
+                select(PaymentAttempt)
+                .where(PaymentAttempt.payment_id == payment_id)
+                .order_by(PaymentAttempt.number)
+            )
+        ).all()
+    )
+
+
+async def wake_workers(session: AsyncSession) -> None:
+    """Delivered to listening workers when the surrounding transaction commits."""
+    await session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": WORK_CHANNEL})
+
+
+async def set_fields(session: AsyncSession, payment_id: uuid.UUID, fields: dict[str, Any]) -> None:
+    """Non-status columns only: ``status`` belongs to ``lifecycle``."""
+    assert "status" not in fields
+    await session.execute(update(Payment).where(Payment.id == payment_id).values(**fields))

@@ -1,0 +1,95 @@
+"""Request and response bodies of the payments API."""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import json
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
+
+from billpay.payments.lifecycle import Status
+
+EMAIL_PATTERN = r"^[^@\s]{1,64}@[^@\s]+\.[A-Za-z]{2,}$"
+
+
+class FundingMethod(enum.StrEnum):
+    BALANCE = "balance"
+    STELLAR = "stellar"
+    PAYSTACK = "paystack"
+
+
+class CreatePayment(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    request_reference: Annotated[
+        str,
+        Field(
+            min_length=1,
+            max_length=100,
+            pattern=r"^[A-Za-z0-9._:-]+$",
+            description="Your idempotency key: one payment per reference, ever.",
+        ),
+    ]
+    plan: Annotated[str, Field(min_length=1, max_length=150, examples=["mtn-airtime"])]
+    customer_id: Annotated[
+        str,
+        Field(min_length=1, max_length=64, description="Phone, meter, smartcard or account id."),
+    ]
+    amount_kobo: Annotated[
+        StrictInt | None,
+        Field(gt=0, description="Bill amount in kobo. Omit for fixed-price plans."),
+    ] = None
+    phone: Annotated[str | None, Field(max_length=20, description="Payer's phone.")] = None
+    email: Annotated[str | None, Field(max_length=320, pattern=EMAIL_PATTERN)] = None
+    funding_method: FundingMethod = FundingMethod.BALANCE
+    subscription_type: Annotated[
+        str | None, Field(pattern="^(renew|change)$", description="Cable TV only.")
+    ] = None
+
+    def fingerprint(self) -> str:
+        """Same body → same fingerprint, whatever the key order or whitespace it came with."""
+        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+class PaymentEventOut(BaseModel):
+    from_status: str | None
+    to_status: str
+    reason: str
+    actor: str
+    at: datetime
+
+
+class PaymentOut(BaseModel):
+    id: uuid.UUID
+    short_id: str
+    request_reference: str
+    status: Status
+    bill_type: str
+    biller: str
+    plan: str
+    plan_name: str
+    customer_id: str
+    customer_name: str | None
+    amount_kobo: int
+    fee_kobo: int
+    total_kobo: int
+    funding_method: str
+    provider: str | None
+    token: str | None = Field(description="Electricity token: shown only to the payment's owner.")
+    units: str | None
+    failure_reason: str | None
+    created_at: datetime
+    updated_at: datetime
+    completed_at: datetime | None
+    events: list[PaymentEventOut] | None = None
+    funding_instructions: dict[str, Any] | None = None
+
+
+class PaymentList(BaseModel):
+    data: list[PaymentOut]
+    next_cursor: str | None

@@ -1,0 +1,271 @@
+"""Creating and reading payments. Services hold the rules and never commit."""
+
+from __future__ import annotations
+
+import base64
+import secrets
+import uuid
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from billpay.catalog import repository as catalog_repo
+from billpay.catalog.service import Plan, PlanCache
+from billpay.clients.service import AuthenticatedClient
+from billpay.config import Settings
+from billpay.customers.identifiers import InvalidIdentifier, check_customer_for, normalize_phone
+from billpay.errors import Conflict, NotFound, PaymentRequired, ServiceUnavailable, Unprocessable
+from billpay.ledger import service as ledger
+from billpay.models import Payment
+from billpay.payments import repository as repo
+from billpay.payments.lifecycle import Status, record_event
+from billpay.payments.schemas import CreatePayment, FundingMethod
+from billpay.providers.base import (
+    BillProvider,
+    BillType,
+    ProviderName,
+    ProviderProduct,
+    ValidationStatus,
+)
+
+SHORT_ID_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O/1/I: read aloud by payers
+# Bill types whose customer the provider can look up (and name) before money moves.
+VERIFIABLE = frozenset({BillType.ELECTRICITY, BillType.CABLE_TV, BillType.BETTING})
+
+
+def new_short_id(length: int = 12) -> str:
+    return "".join(secrets.choice(SHORT_ID_ALPHABET) for _ in range(length))
+
+
+class PaymentService:
+    def __init__(
+        self,
+        settings: Settings,
+        providers: Mapping[ProviderName, BillProvider],
+        plans: PlanCache,
+    ) -> None:
+        self.settings = settings
+        self.providers = providers
+        self.plans = plans
+
+    async def plan(self, session: AsyncSession, slug: str) -> Plan:
+        plan = await self.plans.get(slug, lambda s: catalog_repo.get_active(session, s))
+        if plan is None:
+            raise Unprocessable(
+                f"plan: no active plan named {slug!r}; list plans at /v1/billers/{{biller}}/plans",
+                code="unknown_plan",
+                details={"field": "plan"},
+            )
+        return plan
+
+    async def plan_or_none(self, session: AsyncSession, slug: str) -> Plan | None:
+        """A payment's plan even if since deactivated: its provider codes are still needed."""
+        row = await catalog_repo.get_any(session, slug)
+        return Plan.from_row(row) if row else None
+
+    async def create(
+        self, session: AsyncSession, client: AuthenticatedClient, body: CreatePayment
+    ) -> tuple[Payment, bool]:
+        """The payment for this reference, and whether this call created it."""
+        fingerprint = body.fingerprint()
+        existing = await repo.get_by_reference(session, client.id, body.request_reference)
+        if existing is not None:
+            return _replay(existing, fingerprint), False
+        if body.funding_method is not FundingMethod.BALANCE:
+            raise Unprocessable(
+                f"funding_method: {body.funding_method.value!r} is not enabled on this server",
+                code="funding_method_unavailable",
+                details={"field": "funding_method"},
+            )
+        plan = await self.plan(session, body.plan)
+        customer_id = _checked_customer(plan.bill_type, body.customer_id)
+        amount_kobo = self._checked_amount(plan, body.amount_kobo)
+        phone = _payer_phone(plan.bill_type, customer_id, body.phone)
+        customer_name = await self._verified_customer_name(plan, customer_id)
+        fee_kobo = self.settings.fee_kobo_for(plan.bill_type.value)
+        now = datetime.now(UTC)
+        payment_id = uuid.uuid4()
+        inserted = await repo.insert_if_new(
+            session,
+            {
+                "id": payment_id,
+                "short_id": new_short_id(),
+                "client_id": client.id,
+                "request_reference": body.request_reference,
+                "request_fingerprint": fingerprint,
+                "bill_type": plan.bill_type.value,
+                "biller": plan.biller,
+                "plan": plan.slug,
+                "plan_name": plan.name,
+                "customer_id": customer_id,
+                "customer_name": customer_name,
+                "phone": phone,
+                "email": body.email,
+                "meter_type": plan.meter_type.value if plan.meter_type else None,
+                "subscription_type": body.subscription_type,
+                "validity_days": plan.validity_days,
+                "amount_kobo": amount_kobo,
+                "fee_kobo": fee_kobo,
+                "total_kobo": amount_kobo + fee_kobo,
+                "funding_method": body.funding_method.value,
+                "status": Status.PENDING.value,
+                "next_run_at": now,
+                "deadline_at": now + timedelta(seconds=self.settings.payment_deadline_seconds),
+            },
+        )
+        if inserted is None:  # a concurrent request with the same reference won the insert
+            winner = await repo.get_by_reference(session, client.id, body.request_reference)
+            assert winner is not None
+            return _replay(winner, fingerprint), False
+        try:
+            await ledger.reserve(session, client.id, payment_id, amount_kobo + fee_kobo)
+        except ledger.InsufficientBalance as exc:
+            raise PaymentRequired(
+                f"balance does not cover amount + fee ({amount_kobo + fee_kobo} kobo)",
+                details={"needed_kobo": exc.needed_kobo},
+            ) from exc
+        await record_event(
+            session, payment_id, None, Status.PENDING, "created; balance reserved", "api"
+        )
+        await repo.wake_workers(session)
+        payment = await repo.get(session, payment_id)
+        assert payment is not None
+        return payment, True
+
+    async def check_customer(self, plan: Plan, customer_id: str) -> tuple[str, str | None]:
+        """Shape check, then the provider's own lookup: the normalized id and the name."""
+        checked = _checked_customer(plan.bill_type, customer_id)
+        return checked, await self._verified_customer_name(plan, checked)
+
+    def _checked_amount(self, plan: Plan, amount_kobo: int | None) -> int:
+        if plan.price_kobo is not None:
+            if amount_kobo is not None and amount_kobo != plan.price_kobo:
+                raise Unprocessable(
+                    f"amount_kobo: plan {plan.slug} costs exactly {plan.price_kobo} kobo",
+                    code="amount_mismatch",
+                    details={"field": "amount_kobo", "price_kobo": plan.price_kobo},
+                )
+            return plan.price_kobo
+        if amount_kobo is None:
+            raise Unprocessable(
+                f"amount_kobo: required for plan {plan.slug}",
+                code="amount_required",
+                details={"field": "amount_kobo"},
+            )
+        low = plan.min_kobo or 1
+        high = min(plan.max_kobo or self.settings.max_payment_kobo, self.settings.max_payment_kobo)
+        if not low <= amount_kobo <= high:
+            raise Unprocessable(
+                f"amount_kobo: must be between {low} and {high} kobo for plan {plan.slug}",
+                code="amount_out_of_range",
+                details={"field": "amount_kobo", "min_kobo": low, "max_kobo": high},
+            )
+        return amount_kobo
+
+    async def _verified_customer_name(self, plan: Plan, customer_id: str) -> str | None:
+        """Ask the providers who this customer is. Invalid → 422; all providers down → 503."""
+        if plan.bill_type not in VERIFIABLE:
+            return None
+        outage = False
+        for offer in sorted(plan.offers, key=lambda o: o.priority):
+            provider = self.providers.get(offer.provider)
+            if provider is None:
+                continue
+            product = ProviderProduct(
+                plan.bill_type, offer.biller_code, offer.plan_code, offer.meter_type
+            )
+            result = await provider.validate_customer(product, customer_id)
+            if result.status is ValidationStatus.VALID:
+                return result.customer_name
+            if result.status is ValidationStatus.INVALID:
+                raise Unprocessable(
+                    f"customer_id: {plan.biller_name} does not recognise this "
+                    f"{_identifier_name(plan.bill_type)}"
+                    + (f" ({result.message})" if result.message else ""),
+                    code="invalid_customer",
+                    details={"field": "customer_id"},
+                )
+            outage = True
+        if outage:
+            raise ServiceUnavailable(
+                "customer_id: could not verify the customer right now; retry shortly",
+                details={"field": "customer_id", "retryable": True},
+            )
+        raise ServiceUnavailable(
+            f"plan: no configured provider sells {plan.slug}", code="no_provider"
+        )
+
+    async def get(
+        self, session: AsyncSession, client: AuthenticatedClient, payment_id: uuid.UUID
+    ) -> Payment:
+        payment = await repo.get_for_client(session, client.id, payment_id)
+        if payment is None:
+            raise NotFound(f"no payment {payment_id}")
+        return payment
+
+    async def get_by_reference(
+        self, session: AsyncSession, client: AuthenticatedClient, request_reference: str
+    ) -> Payment:
+        payment = await repo.get_by_reference(session, client.id, request_reference)
+        if payment is None:
+            raise NotFound(f"no payment with request_reference {request_reference!r}")
+        return payment
+
+
+def _replay(existing: Payment, fingerprint: str) -> Payment:
+    if existing.request_fingerprint != fingerprint:
+        raise Conflict(
+            f"request_reference {existing.request_reference!r} was already used with a "
+            "different body; use a new reference for a new payment",
+            code="idempotency_conflict",
+            details={"field": "request_reference", "payment_id": str(existing.id)},
+        )
+    return existing
+
+
+def _checked_customer(bill_type: BillType, customer_id: str) -> str:
+    try:
+        return check_customer_for(bill_type, customer_id)
+    except InvalidIdentifier as exc:
+        raise Unprocessable(exc.message, code=exc.code, details={"field": exc.field}) from exc
+
+
+def _payer_phone(bill_type: BillType, customer_id: str, phone: str | None) -> str:
+    if phone is None and bill_type in (BillType.AIRTIME, BillType.DATA):
+        return customer_id
+    if phone is None:
+        raise Unprocessable(
+            "phone: the payer's phone number is required for this bill type",
+            code="phone_required",
+            details={"field": "phone"},
+        )
+    try:
+        return normalize_phone(phone, field="phone")
+    except InvalidIdentifier as exc:
+        raise Unprocessable(exc.message, code=exc.code, details={"field": "phone"}) from exc
+
+
+def _identifier_name(bill_type: BillType) -> str:
+    return {
+        BillType.ELECTRICITY: "meter number",
+        BillType.CABLE_TV: "smartcard number",
+        BillType.BETTING: "account",
+    }.get(bill_type, "customer")
+
+
+def encode_cursor(payment: Payment) -> str:
+    raw = f"{payment.created_at.isoformat()}|{payment.id}"
+    return base64.urlsafe_b64encode(raw.encode()).decode()
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+    try:
+        created, payment_id = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
+        return datetime.fromisoformat(created), uuid.UUID(payment_id)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise Unprocessable(
+            "cursor: not a cursor returned by this API",
+            code="invalid_cursor",
+            details={"field": "cursor"},
+        ) from exc

@@ -1,0 +1,112 @@
+"""How a payment ends: delivered, refunded, or handed to a human. Shared by the worker,
+webhook handlers and operators, so every path moves money the same way.
+
+Each function runs inside the caller's transaction and relies on the conditional
+transitions of ``lifecycle``: if two actors race, one raises ``StaleTransition`` and its
+transaction (ledger postings included) rolls back, so money moves exactly once.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from billpay.ledger import service as ledger
+from billpay.models import Payment
+from billpay.payments.lifecycle import Status, transition
+from billpay.payments.schemas import FundingMethod
+
+
+async def mark_paid(
+    session: AsyncSession,
+    payment: Payment,
+    *,
+    from_status: Status,
+    provider: str,
+    provider_transaction_id: str | None,
+    token: str | None,
+    units: str | None,
+    reason: str,
+    actor: str,
+) -> None:
+    await transition(
+        session,
+        payment.id,
+        from_status,
+        Status.PAID,
+        reason=reason,
+        actor=actor,
+        fields={
+            "provider": provider,
+            "provider_transaction_id": provider_transaction_id,
+            "token": token,
+            "units": units,
+        },
+    )
+    await ledger.settle_paid(
+        session, payment.client_id, payment.id, provider, payment.amount_kobo, payment.fee_kobo
+    )
+
+
+async def refund(
+    session: AsyncSession, payment: Payment, *, from_status: Status, reason: str, actor: str
+) -> None:
+    """Delivery definitively failed (or was reversed): return everything the payer paid."""
+    await transition(
+        session,
+        payment.id,
+        from_status,
+        Status.REFUNDING,
+        reason=reason,
+        actor=actor,
+        fields={"failure_reason": reason[:500]},
+    )
+    if payment.funding_method == FundingMethod.BALANCE:
+        await ledger.release(session, payment.client_id, payment.id, payment.total_kobo)
+        await transition(
+            session,
+            payment.id,
+            Status.REFUNDING,
+            Status.REFUNDED,
+            reason=f"{payment.total_kobo} kobo returned to the balance",
+            actor=actor,
+        )
+
+
+async def reverse_delivery(
+    session: AsyncSession, payment: Payment, *, reason: str, actor: str
+) -> None:
+    """The provider reversed a delivered vend: undo the settlement, then refund."""
+    assert payment.provider is not None
+    await ledger.undo_settlement(
+        session,
+        payment.client_id,
+        payment.id,
+        payment.provider,
+        payment.amount_kobo,
+        payment.fee_kobo,
+    )
+    await refund(session, payment, from_status=Status.PAID, reason=reason, actor=actor)
+
+
+async def send_to_review(
+    session: AsyncSession,
+    payment: Payment,
+    *,
+    from_status: Status,
+    reason: str,
+    actor: str,
+    data: dict[str, Any] | None = None,
+) -> None:
+    """Outcome unknown past the deadline: money stays held, a human decides (never a refund)."""
+    await transition(
+        session,
+        payment.id,
+        from_status,
+        Status.NEEDS_REVIEW,
+        reason=reason,
+        actor=actor,
+        fields={"failure_reason": reason[:500]},
+        data=data,
+    )

@@ -1,0 +1,343 @@
+"""One payment's processing loop (DESIGN §2, "Attempts").
+
+pick the route's next provider → create the attempt (reference committed) → call → classify.
+``succeeded`` → paid. ``failed`` → the next provider, or a refund when none is left.
+``unknown`` → requery the same reference on the schedule until an answer or the deadline,
+then ``needs_review``. A payment whose lease expired mid-call is resumed by requery, never by
+a new vend. No transaction is open while a provider is being called.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from billpay.catalog.normalize import ProviderMeta
+from billpay.catalog.service import Plan
+from billpay.models import Payment, PaymentAttempt
+from billpay.payments import repository as payments_repo
+from billpay.payments import settlement
+from billpay.payments.lifecycle import StaleTransition, Status, transition
+from billpay.providers.base import (
+    BillProvider,
+    BillType,
+    MeterType,
+    Outcome,
+    ProviderName,
+    ProviderProduct,
+    SubscriptionType,
+    VendRequest,
+    VendResult,
+)
+from billpay.routing.breaker import Permit
+from billpay.state import AppState
+from billpay.worker import repository as repo
+from billpay.worker.metrics import observe_provider_call
+
+log = structlog.get_logger(__name__)
+
+IN_FLIGHT = "in_flight"
+NOT_SENT = "not_sent"  # the request provably never left: safe to send again, same reference
+ACTOR = "worker"
+
+
+@dataclass(frozen=True)
+class Call:
+    """A provider call to make outside any transaction."""
+
+    payment_id: uuid.UUID
+    attempt_id: uuid.UUID
+    provider: BillProvider
+    request: VendRequest
+    is_requery: bool
+    permit: Permit | None = None  # the breaker's leave for a purchase call
+
+
+class Processor:
+    def __init__(self, state: AppState, owner: str) -> None:
+        self.state = state
+        self.owner = owner
+        self.settings = state.settings
+
+    async def run(self, payment_id: uuid.UUID) -> None:
+        """Drive a leased payment until it must wait or is finished; the lease is then released."""
+        with structlog.contextvars.bound_contextvars(payment_id=str(payment_id)):
+            # Bounded: every pass either ends or moves to a provider not tried before.
+            for _ in range(2 * len(ProviderName) + 2):
+                call = await self._prepare(payment_id)
+                if call is None:
+                    return
+                started = time.perf_counter()
+                if call.is_requery:
+                    result = await call.provider.requery(call.request)
+                else:
+                    result = await call.provider.pay(call.request)
+                elapsed = time.perf_counter() - started
+                observe_provider_call(call.provider.name.value, call.is_requery, result, elapsed)
+                if not await self._apply(call, result, int(elapsed * 1000)):
+                    return
+
+    async def _prepare(self, payment_id: uuid.UUID) -> Call | None:
+        """Decide the next call, committing any new attempt before the call is made."""
+        async with self.state.unit_of_work() as session:
+            payment = await payments_repo.get(session, payment_id)
+            if payment is None or payment.lease_owner != self.owner:
+                return None
+            status = Status(payment.status)
+            if status not in (Status.PENDING, Status.PROCESSING):
+                await repo.release(session, payment.id, self.owner, None)
+                return None
+            plan = await self.state.payments.plan_or_none(session, payment.plan)
+            attempt = await repo.latest_attempt(session, payment.id)
+            if attempt is not None and attempt.outcome in (IN_FLIGHT, Outcome.UNKNOWN.value):
+                return self._call_for(payment, attempt, plan, is_requery=True)
+            if attempt is not None and attempt.outcome == NOT_SENT:
+                await repo.update_attempt(session, attempt.id, {"outcome": IN_FLIGHT})
+                return self._call_for(payment, attempt, plan, is_requery=False)
+            return await self._start_attempt(session, payment, status, plan)
+
+    async def _start_attempt(
+        self, session: AsyncSession, payment: Payment, status: Status, plan: Plan | None
+    ) -> Call | None:
+        tried = await self._tried(session, payment.id)
+        route = self.state.routes.next_route(plan, tried)
+        if plan is None or route is None:
+            reason = (
+                "every provider that sells this plan failed"
+                if tried
+                else "no configured provider sells this plan"
+            )
+            await self._refund(session, payment, status, reason)
+            return None
+        choice = route.choice
+        provider = self.state.providers[choice.provider]
+        reference = provider.new_reference(datetime.now(UTC))
+        attempt_id = uuid.uuid4()
+        await repo.insert_attempt(
+            session,
+            {
+                "id": attempt_id,
+                "payment_id": payment.id,
+                "number": len(tried) + 1,
+                "provider": choice.provider.value,
+                "provider_reference": reference,
+                "route_reason": choice.reason,
+                "outcome": IN_FLIGHT,
+            },
+        )
+        fields = {"provider": choice.provider.value}
+        if status is Status.PENDING:
+            await transition(
+                session,
+                payment.id,
+                Status.PENDING,
+                Status.PROCESSING,
+                reason=f"sent to {choice.provider.value}: {choice.reason}",
+                actor=ACTOR,
+                fields=fields,
+            )
+        else:
+            await payments_repo.set_fields(session, payment.id, fields)
+        request = _vend_request(payment, choice.meta, reference)
+        return Call(payment.id, attempt_id, provider, request, False, route.permit)
+
+    def _call_for(
+        self, payment: Payment, attempt: PaymentAttempt, plan: Plan | None, is_requery: bool
+    ) -> Call:
+        name = ProviderName(attempt.provider)
+        request = _vend_request(payment, _offer(plan, name), attempt.provider_reference)
+        return Call(payment.id, attempt.id, self.state.providers[name], request, is_requery)
+
+    async def _apply(self, call: Call, result: VendResult, latency_ms: int) -> bool:
+        """Record the answer and move the payment. True when another call should follow now."""
+        self.state.routes.record(call.permit, result.outcome)
+        try:
+            async with self.state.unit_of_work() as session:
+                payment = await payments_repo.get(session, call.payment_id)
+                assert payment is not None
+                attempt = await session.get(PaymentAttempt, call.attempt_id, populate_existing=True)
+                assert attempt is not None
+                await self._record(session, attempt, call, result, latency_ms)
+                if payment.status != Status.PROCESSING.value:
+                    # Someone else (webhook, operator) settled it meanwhile: evidence kept, done.
+                    await repo.release(session, payment.id, self.owner, None)
+                    return False
+                return await self._decide(session, payment, attempt, call, result)
+        except StaleTransition:
+            log.info("payment_moved_concurrently")
+            return False
+
+    async def _record(
+        self,
+        session: AsyncSession,
+        attempt: PaymentAttempt,
+        call: Call,
+        result: VendResult,
+        latency_ms: int,
+    ) -> None:
+        counter = "requeries" if call.is_requery else "sends"
+        await repo.update_attempt(
+            session,
+            attempt.id,
+            {
+                counter: getattr(attempt, counter) + 1,
+                "provider_status": result.provider_status[:100],
+                "provider_transaction_id": result.provider_transaction_id
+                or attempt.provider_transaction_id,
+                "last_error": (result.message or None) and result.message[:500],
+                "request": _json_safe(result.request) or attempt.request,
+                "response": _json_safe(result.response)
+                or ({"raw_text": result.raw_text} if result.raw_text else attempt.response),
+                "last_latency_ms": latency_ms,
+            },
+        )
+
+    async def _decide(
+        self,
+        session: AsyncSession,
+        payment: Payment,
+        attempt: PaymentAttempt,
+        call: Call,
+        result: VendResult,
+    ) -> bool:
+        provider = call.provider.name.value
+        if result.outcome is Outcome.SUCCEEDED:
+            await _finish_attempt(session, attempt, Outcome.SUCCEEDED.value)
+            await settlement.mark_paid(
+                session,
+                payment,
+                from_status=Status.PROCESSING,
+                provider=provider,
+                provider_transaction_id=result.provider_transaction_id,
+                token=result.token,
+                units=result.units,
+                reason=f"{provider} delivered ({result.provider_status})",
+                actor=ACTOR,
+            )
+            await repo.release(session, payment.id, self.owner, None)
+            return False
+        if result.outcome is Outcome.UNKNOWN and not result.sent and not call.is_requery:
+            return await self._not_sent(session, payment, attempt)
+        if result.outcome is Outcome.UNKNOWN:
+            await self._still_unknown(session, payment, attempt, call, result)
+            return False
+        await _finish_attempt(session, attempt, Outcome.FAILED.value)
+        return await self._after_definite_failure(session, payment, provider, result.message)
+
+    async def _not_sent(
+        self, session: AsyncSession, payment: Payment, attempt: PaymentAttempt
+    ) -> bool:
+        """Connection refused before sending: retry the same reference, then give up on it."""
+        sends = attempt.sends + 1
+        if sends >= self.settings.max_retries:
+            await _finish_attempt(session, attempt, Outcome.FAILED.value)
+            return await self._after_definite_failure(
+                session, payment, attempt.provider, f"unreachable after {sends} tries"
+            )
+        await repo.update_attempt(session, attempt.id, {"outcome": NOT_SENT})
+        await repo.release(session, payment.id, self.owner, self._due_after(sends - 1))
+        return False
+
+    async def _still_unknown(
+        self,
+        session: AsyncSession,
+        payment: Payment,
+        attempt: PaymentAttempt,
+        call: Call,
+        result: VendResult,
+    ) -> None:
+        await repo.update_attempt(session, attempt.id, {"outcome": Outcome.UNKNOWN.value})
+        now = datetime.now(UTC)
+        if payment.deadline_at is not None and now >= payment.deadline_at:
+            await settlement.send_to_review(
+                session,
+                payment,
+                from_status=Status.PROCESSING,
+                reason=(
+                    f"{call.provider.name.value} outcome still unknown at the deadline "
+                    f"(last: {result.provider_status}); funds stay reserved"
+                ),
+                actor=ACTOR,
+                data={"attempt": attempt.number, "provider_reference": attempt.provider_reference},
+            )
+            await repo.release(session, payment.id, self.owner, None)
+            return
+        requeries = attempt.requeries + (1 if call.is_requery else 0)
+        await repo.release(session, payment.id, self.owner, self._due_after(requeries))
+
+    async def _after_definite_failure(
+        self, session: AsyncSession, payment: Payment, provider: str, message: str
+    ) -> bool:
+        plan = await self.state.payments.plan_or_none(session, payment.plan)
+        tried = await self._tried(session, payment.id)
+        if self.state.routes.has_next(plan, tried):
+            # Fallback is safe only now: the previous attempt definitely did not deliver.
+            await payments_repo.set_fields(session, payment.id, {"next_run_at": datetime.now(UTC)})
+            return True
+        await self._refund(
+            session, payment, Status(payment.status), f"{provider} failed: {message}"[:500]
+        )
+        return False
+
+    async def _refund(
+        self, session: AsyncSession, payment: Payment, status: Status, reason: str
+    ) -> None:
+        await settlement.refund(session, payment, from_status=status, reason=reason, actor=ACTOR)
+        await repo.release(session, payment.id, self.owner, None)
+
+    async def _tried(self, session: AsyncSession, payment_id: uuid.UUID) -> list[ProviderName]:
+        return [ProviderName(name) for name in await repo.providers_tried(session, payment_id)]
+
+    def _due_after(self, index: int) -> datetime:
+        schedule = self.settings.retry_schedule_seconds
+        delay = schedule[min(index, len(schedule) - 1)]
+        return datetime.now(UTC) + timedelta(seconds=delay)
+
+
+async def _finish_attempt(session: AsyncSession, attempt: PaymentAttempt, outcome: str) -> None:
+    await repo.update_attempt(
+        session, attempt.id, {"outcome": outcome, "finished_at": datetime.now(UTC)}
+    )
+
+
+def _offer(plan: Plan | None, provider: ProviderName) -> ProviderMeta | None:
+    if plan is None:
+        return None
+    return next((offer for offer in plan.offers if offer.provider is provider), None)
+
+
+def _vend_request(payment: Payment, offer: ProviderMeta | None, reference: str) -> VendRequest:
+    if offer is None:
+        raise LookupError(f"plan {payment.plan} has no offer for this provider any more")
+    meter = payment.meter_type or (offer.meter_type.value if offer.meter_type else None)
+    return VendRequest(
+        reference=reference,
+        product=ProviderProduct(
+            bill_type=BillType(payment.bill_type),
+            biller_code=offer.biller_code,
+            plan_code=offer.plan_code,
+            meter_type=MeterType(meter) if meter else None,
+        ),
+        customer_id=payment.customer_id,
+        amount_kobo=payment.amount_kobo,
+        phone=payment.phone or payment.customer_id,
+        email=payment.email,
+        subscription_type=(
+            SubscriptionType(payment.subscription_type) if payment.subscription_type else None
+        ),
+    )
+
+
+def _json_safe(value: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    safe: dict[str, Any] = json.loads(json.dumps(value, default=str))
+    return safe

@@ -1,0 +1,97 @@
+"""SQL of the worker: claiming due payments under a lease, attempts, scheduling."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, insert, select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from billpay.models import Payment, PaymentAttempt
+
+_CLAIM = text(
+    """
+    UPDATE payments AS p
+    SET lease_owner = :owner,
+        lease_expires_at = now() + make_interval(secs => :lease_seconds)
+    FROM (
+        SELECT id FROM payments
+        WHERE status IN ('pending', 'processing')
+          AND next_run_at IS NOT NULL AND next_run_at <= now()
+          AND (lease_expires_at IS NULL OR lease_expires_at < now())
+        ORDER BY next_run_at
+        LIMIT :limit
+        FOR UPDATE SKIP LOCKED
+    ) AS due
+    WHERE p.id = due.id
+    RETURNING p.id
+    """
+)
+
+
+async def claim_due(
+    session: AsyncSession, owner: str, limit: int, lease_seconds: float
+) -> list[uuid.UUID]:
+    """Lease up to ``limit`` due payments. Two workers never lease the same row."""
+    rows = await session.execute(
+        _CLAIM, {"owner": owner, "limit": limit, "lease_seconds": lease_seconds}
+    )
+    return [row[0] for row in rows]
+
+
+async def seconds_until_next_due(session: AsyncSession) -> float | None:
+    """How long until some unleased payment falls due (a live lease counts until it expires)."""
+    due_at = func.greatest(
+        Payment.next_run_at, func.coalesce(Payment.lease_expires_at, Payment.next_run_at)
+    )
+    value = await session.scalar(
+        select(func.extract("epoch", func.min(due_at) - func.now())).where(
+            Payment.status.in_(("pending", "processing")), Payment.next_run_at.is_not(None)
+        )
+    )
+    return None if value is None else max(0.0, float(value))
+
+
+async def release(
+    session: AsyncSession, payment_id: uuid.UUID, owner: str, next_run_at: datetime | None
+) -> None:
+    """Give the lease back and say when the payment is next due (None: nothing left to do)."""
+    await session.execute(
+        update(Payment)
+        .where(Payment.id == payment_id, Payment.lease_owner == owner)
+        .values(lease_owner=None, lease_expires_at=None, next_run_at=next_run_at)
+    )
+
+
+async def latest_attempt(session: AsyncSession, payment_id: uuid.UUID) -> PaymentAttempt | None:
+    return await session.scalar(
+        select(PaymentAttempt)
+        .where(PaymentAttempt.payment_id == payment_id)
+        .order_by(PaymentAttempt.number.desc())
+        .limit(1)
+        .execution_options(populate_existing=True)
+    )
+
+
+async def providers_tried(session: AsyncSession, payment_id: uuid.UUID) -> list[str]:
+    """Providers of this payment's attempts, in attempt order."""
+    rows = await session.scalars(
+        select(PaymentAttempt.provider)
+        .where(PaymentAttempt.payment_id == payment_id)
+        .order_by(PaymentAttempt.number)
+    )
+    return list(rows.all())
+
+
+async def insert_attempt(session: AsyncSession, values: dict[str, Any]) -> None:
+    await session.execute(insert(PaymentAttempt).values(**values))
+
+
+async def update_attempt(
+    session: AsyncSession, attempt_id: uuid.UUID, values: dict[str, Any]
+) -> None:
+    await session.execute(
+        update(PaymentAttempt).where(PaymentAttempt.id == attempt_id).values(**values)
+    )

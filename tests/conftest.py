@@ -1,0 +1,193 @@
+"""Shared fixtures: a real Postgres (the running server when TEST_DATABASE_URL/DATABASE_URL is
+set, otherwise billpay's embedded one), the provider simulators over real HTTP, an app state,
+an API client and a worker."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from billpay.sandbox.flutterwave.state import FlutterwaveSandboxState
+from billpay.sandbox.interswitch.state import InterswitchSandboxState
+from billpay.sandbox.vtpass.state import VTpassSandboxState
+
+from billpay.app import create_app
+from billpay.catalog.service import sync as sync_catalog
+from billpay.clients.service import create_client, top_up
+from billpay.config import Settings
+from billpay.db.engine import asyncpg_dsn
+from billpay.db.migrate import upgrade
+from billpay.sandbox.app import create_sandbox_app, sandbox_settings
+from billpay.sandbox.server import ThreadedServer
+from billpay.state import AppState
+from billpay.worker.runner import Worker
+
+# Tables emptied between tests; the catalog is synced once per session and kept.
+TRANSIENT_TABLES = (
+    "payment_events",
+    "payment_attempts",
+    "ledger_entries",
+    "ledger_accounts",
+    "payments",
+    "clients",
+)
+
+
+def _admin_url() -> str | None:
+    return os.environ.get("TEST_DATABASE_URL") or os.environ.get("DATABASE_URL")
+
+
+@pytest.fixture(scope="session")
+def database_url() -> Iterator[str]:
+    admin = _admin_url()
+    if admin is None:
+        from billpay.db.embedded import start_embedded_postgres
+
+        with tempfile.TemporaryDirectory(prefix="billpay-test-") as data_dir:
+            url = start_embedded_postgres(Path(data_dir))
+            upgrade(url)
+            yield url
+        return
+    name = f"billpay_test_{uuid.uuid4().hex[:10]}"
+    asyncio.run(_admin(admin, f'CREATE DATABASE "{name}"'))
+    base, _, _ = asyncpg_dsn(admin).rpartition("/")
+    url = f"{base}/{name}"
+    upgrade(url)
+    yield url
+    asyncio.run(_admin(admin, f'DROP DATABASE "{name}" WITH (FORCE)'))
+
+
+async def _admin(url: str, statement: str) -> None:
+    connection = await asyncpg.connect(asyncpg_dsn(url))
+    try:
+        await connection.execute(statement)
+    finally:
+        await connection.close()
+
+
+@pytest.fixture(scope="session")
+def sandbox_states() -> dict[str, Any]:
+    return {
+        "vtpass": VTpassSandboxState(),
+        "flutterwave": FlutterwaveSandboxState(),
+        "interswitch": InterswitchSandboxState(),
+    }
+
+
+@pytest.fixture(scope="session")
+def sandbox(sandbox_states: dict[str, Any]) -> Iterator[ThreadedServer]:
+    server = ThreadedServer(create_sandbox_app(**sandbox_states)).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def vtpass(sandbox_states: dict[str, Any]) -> VTpassSandboxState:
+    state: VTpassSandboxState = sandbox_states["vtpass"]
+    return state
+
+
+@pytest.fixture(autouse=True)
+def _reset_sandboxes(sandbox_states: dict[str, Any]) -> None:
+    for state in sandbox_states.values():
+        state.reset()
+
+
+def make_settings(sandbox_url: str, database_url: str, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        **sandbox_settings(sandbox_url),
+        "database_url": database_url,
+        "retry_schedule_seconds": [0.05, 0.1, 0.2],
+        "poll_interval_seconds": 0.5,
+        "lease_seconds": 5.0,
+        "provider_timeout_seconds": 2.0,
+        "db_pool_size": 10,
+    }
+    values.update(overrides)
+    return Settings.model_validate(values)
+
+
+@pytest.fixture
+def settings_overrides() -> dict[str, Any]:
+    """Tests override settings by redefining this fixture or parametrizing it indirectly."""
+    return {}
+
+
+@pytest.fixture
+def settings(
+    sandbox: ThreadedServer, database_url: str, settings_overrides: dict[str, Any]
+) -> Settings:
+    return make_settings(sandbox.url, database_url, **settings_overrides)
+
+
+_catalog_synced: set[str] = set()
+
+
+@pytest.fixture
+async def state(settings: Settings, database_url: str) -> AsyncIterator[AppState]:
+    connection = await asyncpg.connect(asyncpg_dsn(database_url))
+    try:
+        await connection.execute(f"TRUNCATE {', '.join(TRANSIENT_TABLES)} CASCADE")
+    finally:
+        await connection.close()
+    app_state = AppState.build(settings, database_url)
+    if database_url not in _catalog_synced:
+        async with app_state.unit_of_work() as session:
+            await sync_catalog(session, app_state.providers)
+        _catalog_synced.add(database_url)
+    yield app_state
+    await app_state.aclose()
+
+
+@pytest.fixture
+async def merchant(state: AppState) -> tuple[uuid.UUID, str]:
+    """A client with ₦1,000,000 of prepaid balance: (client id, API key)."""
+    async with state.unit_of_work() as session:
+        client, api_key = await create_client(session, "test merchant")
+        await top_up(session, client.id, 100_000_000, "test top-up")
+    return client.id, api_key
+
+
+@pytest.fixture
+async def api(state: AppState, merchant: tuple[uuid.UUID, str]) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(state)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(
+        transport=transport,
+        base_url="http://billpay.test",
+        headers={"Authorization": f"Bearer {merchant[1]}"},
+    ) as client:
+        yield client
+
+
+@pytest.fixture
+async def worker(state: AppState) -> AsyncIterator[Worker]:
+    stop = asyncio.Event()
+    running = Worker(state)
+    task = asyncio.create_task(running.run(stop))
+    yield running
+    stop.set()
+    await asyncio.wait_for(task, timeout=30)
+
+
+async def wait_for_status(
+    api: httpx.AsyncClient, payment_id: str, statuses: set[str], timeout: float = 15.0
+) -> dict[str, Any]:
+    """Poll the API until the payment reaches one of ``statuses``."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        response = await api.get(f"/v1/payments/{payment_id}")
+        body: dict[str, Any] = response.json()
+        if body.get("status") in statuses:
+            return body
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"payment stuck in {body.get('status')}: {body}")
+        await asyncio.sleep(0.05)
