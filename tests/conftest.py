@@ -17,7 +17,7 @@ import httpx
 import pytest
 from billpay.sandbox.flutterwave.state import FlutterwaveSandboxState
 from billpay.sandbox.interswitch.state import InterswitchSandboxState
-from billpay.sandbox.vtpass.state import VTpassSandboxState
+from billpay.sandbox.vtpass.state import SandboxOptions, VTpassSandboxState
 
 from billpay.app import create_app
 from billpay.catalog.service import sync as sync_catalog
@@ -99,6 +99,7 @@ def vtpass(sandbox_states: dict[str, Any]) -> VTpassSandboxState:
 def _reset_sandboxes(sandbox_states: dict[str, Any]) -> None:
     for state in sandbox_states.values():
         state.reset()
+    sandbox_states["vtpass"].options = SandboxOptions()
 
 
 def make_settings(sandbox_url: str, database_url: str, **overrides: Any) -> Settings:
@@ -176,18 +177,3 @@ async def worker(state: AppState) -> AsyncIterator[Worker]:
     yield running
     stop.set()
     await asyncio.wait_for(task, timeout=30)
-
-
-async def wait_for_status(
-    api: httpx.AsyncClient, payment_id: str, statuses: set[str], timeout: float = 15.0
-) -> dict[str, Any]:
-    """Poll the API until the payment reaches one of ``statuses``."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        response = await api.get(f"/v1/payments/{payment_id}")
-        body: dict[str, Any] = response.json()
-        if body.get("status") in statuses:
-            return body
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"payment stuck in {body.get('status')}: {body}")
-        await asyncio.sleep(0.05)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+import structlog
+from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
@@ -13,6 +15,24 @@ from billpay.catalog.endpoints import router as catalog_router
 from billpay.errors import install_error_handlers
 from billpay.payments.endpoints import router as payments_router
 from billpay.state import AppState
+
+log = structlog.get_logger(__name__)
+
+
+async def log_requests(
+    request: Request, call_next: Callable[[Request], Awaitable[Response]]
+) -> Response:
+    """One line per request; headers (API keys) are never logged."""
+    started = time.perf_counter()
+    response = await call_next(request)
+    log.info(
+        "http_request",
+        method=request.method,
+        path=request.url.path,
+        status=response.status_code,
+        ms=round((time.perf_counter() - started) * 1000, 1),
+    )
+    return response
 
 
 def create_app(state: AppState, *, close_state: bool = False) -> FastAPI:
@@ -35,6 +55,7 @@ def create_app(state: AppState, *, close_state: bool = False) -> FastAPI:
     )
     app.state.billpay = state
     install_error_handlers(app)
+    app.middleware("http")(log_requests)
     app.include_router(payments_router)
     app.include_router(catalog_router)
 

@@ -57,6 +57,9 @@ class Settings(BaseSettings):
     worker_concurrency: int = Field(
         default=64, validation_alias=_alias("BILL_PROCESSOR_CONCURRENCY")
     )
+    periodic_interval_seconds: float = Field(
+        default=5.0, validation_alias=_alias("BILL_PROCESSOR_PERIODIC_SECONDS")
+    )
     provider_timeout_seconds: float = Field(
         default=30.0, validation_alias=_alias("PROVIDER_TIMEOUT_SECONDS")
     )

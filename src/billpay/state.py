@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from billpay.catalog.service import PlanCache
 from billpay.clients.service import AuthenticatedClient
 from billpay.config import Settings
+from billpay.funding.registry import build_funding_sources
 from billpay.db.engine import make_engine, make_sessionmaker, session_scope
 from billpay.payments.service import PaymentService
 from billpay.providers.base import BillProvider, ProviderName
@@ -44,7 +45,7 @@ class AppState:
             sessions=make_sessionmaker(engine),
             providers=providers,
             plans=plans,
-            payments=PaymentService(settings, providers, plans),
+            payments=PaymentService(settings, providers, plans, build_funding_sources(settings)),
             routes=Routes(providers),
         )
 

@@ -19,8 +19,9 @@ def alembic_config(url: str) -> Config:
     return config
 
 
-def upgrade(url: str, revision: str = "head") -> None:
-    """Migrate to ``revision``. Runs in its own thread because env.py owns an event loop."""
+def upgrade(url: str, revision: str = "heads") -> None:
+    """Migrate to ``revision`` (default: every branch head — each domain adds its own tables
+    as a branch off the initial schema). Runs in its own thread: env.py owns an event loop."""
     errors: list[BaseException] = []
 
     def run() -> None:

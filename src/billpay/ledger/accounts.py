@@ -21,3 +21,20 @@ def client_reserved(client_id: uuid.UUID) -> str:
 def provider_payable(provider: str) -> str:
     """What billpay owes each provider for vends it delivered (settled from the provider float)."""
     return f"provider:{provider}:payable"
+
+
+def funding_held(method: str) -> str:
+    """Clearing account: payer money received by ``method`` and not yet vended or returned."""
+    return f"funding:{method}:held"
+
+
+def external_funding(method: str) -> str:
+    """The payers' side of a funding method (money outside billpay's books)."""
+    return f"external:{method}"
+
+
+def holding_account(funding_method: str, client_id: uuid.UUID) -> str:
+    """Where a payment's money sits while it is unfinished."""
+    if funding_method == "balance":
+        return client_reserved(client_id)
+    return funding_held(funding_method)

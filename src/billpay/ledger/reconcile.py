@@ -18,7 +18,7 @@ _RESERVED_MISMATCH = text(
                WHERE p.funding_method = 'balance'
                  AND p.status IN ('pending', 'processing', 'refunding', 'needs_review')), 0) AS held
     FROM clients c
-    LEFT JOIN ledger_accounts a ON a.code = 'client:' || c.id::text || ':reserved'
+    LEFT JOIN ledger_accounts a ON a.code = 'client:' || c.id::text || '\\:reserved'
     LEFT JOIN payments p ON p.client_id = c.id
     GROUP BY c.id, a.balance_kobo
     HAVING COALESCE(a.balance_kobo, 0) <> COALESCE(SUM(p.total_kobo) FILTER (
@@ -32,7 +32,7 @@ _UNDRAINED_PAYMENTS = text(
     SELECT p.id::text, SUM(CASE WHEN e.credit_account_id = a.id THEN e.amount_kobo
                                 ELSE -e.amount_kobo END) AS net
     FROM payments p
-    JOIN ledger_accounts a ON a.code = 'client:' || p.client_id::text || ':reserved'
+    JOIN ledger_accounts a ON a.code = 'client:' || p.client_id::text || '\\:reserved'
     JOIN ledger_entries e ON e.payment_id = p.id
          AND (e.credit_account_id = a.id OR e.debit_account_id = a.id)
     WHERE p.funding_method = 'balance' AND p.status IN ('paid', 'refunded', 'failed')
@@ -82,6 +82,6 @@ async def reconcile(session: AsyncSession) -> ReconcileReport:
     return ReconcileReport(
         total_kobo=await repo.total_of_all_balances(session),
         out_of_step=await repo.accounts_out_of_step(session),
-        reserved_mismatch=[(c, int(r), int(h)) for c, r, h in reserved.tuples()],
-        undrained=[(p, int(n)) for p, n in undrained.tuples()],
+        reserved_mismatch=[(c, int(r), int(h)) for c, r, h in reserved.all()],
+        undrained=[(p, int(n)) for p, n in undrained.all()],
     )

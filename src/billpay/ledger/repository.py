@@ -31,7 +31,7 @@ async def ensure_accounts(session: AsyncSession, codes: set[str]) -> dict[str, i
     rows = await session.execute(
         select(LedgerAccount.code, LedgerAccount.id).where(LedgerAccount.code.in_(codes))
     )
-    return {code: account_id for code, account_id in rows.tuples()}
+    return {code: account_id for code, account_id in rows.all()}
 
 
 async def debit_if_covered(session: AsyncSession, account_id: int, amount_kobo: int) -> bool:
@@ -100,7 +100,7 @@ async def accounts_out_of_step(session: AsyncSession) -> list[tuple[str, int, in
             """
         )
     )
-    return [(code, int(stored), int(derived)) for code, stored, derived in rows.tuples()]
+    return [(code, int(stored), int(derived)) for code, stored, derived in rows.all()]
 
 
 async def total_of_all_balances(session: AsyncSession) -> int:

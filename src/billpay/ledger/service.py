@@ -68,21 +68,38 @@ async def reserve(
     await repo.insert_entries(session, uuid.uuid4(), payment_id, [posting], ids)
 
 
+async def receive_funds(
+    session: AsyncSession, payment_id: uuid.UUID, method: str, amount_kobo: int
+) -> None:
+    """A payer's money arrived (a deposit or a collection) and is now held for the payment."""
+    await post(
+        session,
+        [
+            Posting(
+                accounts.external_funding(method),
+                accounts.funding_held(method),
+                amount_kobo,
+                "funds_received",
+            )
+        ],
+        payment_id,
+    )
+
+
 async def settle_paid(
     session: AsyncSession,
-    client_id: uuid.UUID,
+    holding: str,
     payment_id: uuid.UUID,
     provider: str,
     amount_kobo: int,
     fee_kobo: int,
 ) -> None:
     """Delivered: the bill amount is owed to the provider, the fee is billpay's revenue."""
-    reserved = accounts.client_reserved(client_id)
     await post(
         session,
         [
-            Posting(reserved, accounts.provider_payable(provider), amount_kobo, "vend"),
-            Posting(reserved, accounts.FEE_REVENUE, fee_kobo, "fee"),
+            Posting(holding, accounts.provider_payable(provider), amount_kobo, "vend"),
+            Posting(holding, accounts.FEE_REVENUE, fee_kobo, "fee"),
         ],
         payment_id,
     )
@@ -90,19 +107,18 @@ async def settle_paid(
 
 async def undo_settlement(
     session: AsyncSession,
-    client_id: uuid.UUID,
+    holding: str,
     payment_id: uuid.UUID,
     provider: str,
     amount_kobo: int,
     fee_kobo: int,
 ) -> None:
-    """A provider reversal after delivery: the money comes back into the reservation."""
-    reserved = accounts.client_reserved(client_id)
+    """A provider reversal after delivery: the money comes back into the holding account."""
     await post(
         session,
         [
-            Posting(accounts.provider_payable(provider), reserved, amount_kobo, "reversal"),
-            Posting(accounts.FEE_REVENUE, reserved, fee_kobo, "fee_reversal"),
+            Posting(accounts.provider_payable(provider), holding, amount_kobo, "reversal"),
+            Posting(accounts.FEE_REVENUE, holding, fee_kobo, "fee_reversal"),
         ],
         payment_id,
     )
@@ -120,6 +136,21 @@ async def release(
                 accounts.client_available(client_id),
                 total_kobo,
                 "refund",
+            )
+        ],
+        payment_id,
+    )
+
+
+async def return_funds(
+    session: AsyncSession, payment_id: uuid.UUID, method: str, amount_kobo: int, kind: str
+) -> None:
+    """Money sent back to the payer through ``method`` (a refund or an overpayment's excess)."""
+    await post(
+        session,
+        [
+            Posting(
+                accounts.funding_held(method), accounts.external_funding(method), amount_kobo, kind
             )
         ],
         payment_id,

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint, Uuid, text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -28,6 +29,11 @@ class Payment(Timestamps, Base):
         ),
         Index("ix_payments_client_created", "client_id", "created_at", "id"),
         Index("ix_payments_status_created", "status", "created_at"),
+        Index(
+            "ix_payments_awaiting_expiry",
+            "funding_expires_at",
+            postgresql_where=text("status = 'awaiting_funds'"),
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
@@ -52,6 +58,9 @@ class Payment(Timestamps, Base):
     fee_kobo: Mapped[int]
     total_kobo: Mapped[int]
     funding_method: Mapped[str] = mapped_column(String(20))
+    # What the payer must do (Stellar memo and amount, Paystack checkout URL), and until when.
+    funding_instructions: Mapped[dict[str, Any] | None]
+    funding_expires_at: Mapped[datetime | None]
 
     status: Mapped[str] = mapped_column(String(20), index=True)
     provider: Mapped[str | None] = mapped_column(String(20))

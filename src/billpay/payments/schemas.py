@@ -88,6 +88,7 @@ class PaymentOut(BaseModel):
     completed_at: datetime | None
     events: list[PaymentEventOut] | None = None
     funding_instructions: dict[str, Any] | None = None
+    funding_expires_at: datetime | None = None
 
 
 class PaymentList(BaseModel):

@@ -16,6 +16,7 @@ from billpay.clients.service import AuthenticatedClient
 from billpay.config import Settings
 from billpay.customers.identifiers import InvalidIdentifier, check_customer_for, normalize_phone
 from billpay.errors import Conflict, NotFound, PaymentRequired, ServiceUnavailable, Unprocessable
+from billpay.funding.base import FundingSource
 from billpay.ledger import service as ledger
 from billpay.models import Payment
 from billpay.payments import repository as repo
@@ -44,10 +45,12 @@ class PaymentService:
         settings: Settings,
         providers: Mapping[ProviderName, BillProvider],
         plans: PlanCache,
+        funding: Mapping[FundingMethod, FundingSource] | None = None,
     ) -> None:
         self.settings = settings
         self.providers = providers
         self.plans = plans
+        self.funding: Mapping[FundingMethod, FundingSource] = funding or {}
 
     async def plan(self, session: AsyncSession, slug: str) -> Plan:
         plan = await self.plans.get(slug, lambda s: catalog_repo.get_active(session, s))
@@ -72,12 +75,7 @@ class PaymentService:
         existing = await repo.get_by_reference(session, client.id, body.request_reference)
         if existing is not None:
             return _replay(existing, fingerprint), False
-        if body.funding_method is not FundingMethod.BALANCE:
-            raise Unprocessable(
-                f"funding_method: {body.funding_method.value!r} is not enabled on this server",
-                code="funding_method_unavailable",
-                details={"field": "funding_method"},
-            )
+        source = self._funding_source(body.funding_method)
         plan = await self.plan(session, body.plan)
         customer_id = _checked_customer(plan.bill_type, body.customer_id)
         amount_kobo = self._checked_amount(plan, body.amount_kobo)
@@ -109,8 +107,8 @@ class PaymentService:
                 "fee_kobo": fee_kobo,
                 "total_kobo": amount_kobo + fee_kobo,
                 "funding_method": body.funding_method.value,
-                "status": Status.PENDING.value,
-                "next_run_at": now,
+                "status": (Status.PENDING if source is None else Status.AWAITING_FUNDS).value,
+                "next_run_at": now if source is None else None,
                 "deadline_at": now + timedelta(seconds=self.settings.payment_deadline_seconds),
             },
         )
@@ -118,20 +116,65 @@ class PaymentService:
             winner = await repo.get_by_reference(session, client.id, body.request_reference)
             assert winner is not None
             return _replay(winner, fingerprint), False
+        if source is None:
+            await self._reserve_balance(session, client, payment_id, amount_kobo + fee_kobo)
+        payment = await repo.get(session, payment_id)
+        assert payment is not None
+        if source is not None:
+            await self._open_funding(session, source, payment)
+        return payment, True
+
+    def _funding_source(self, method: FundingMethod) -> FundingSource | None:
+        """None for the built-in balance; the configured source for payer-funded methods."""
+        if method is FundingMethod.BALANCE:
+            return None
+        source = self.funding.get(method)
+        if source is None:
+            raise Unprocessable(
+                f"funding_method: {method.value!r} is not configured on this server",
+                code="funding_method_unavailable",
+                details={"field": "funding_method"},
+            )
+        return source
+
+    async def _reserve_balance(
+        self,
+        session: AsyncSession,
+        client: AuthenticatedClient,
+        payment_id: uuid.UUID,
+        total_kobo: int,
+    ) -> None:
         try:
-            await ledger.reserve(session, client.id, payment_id, amount_kobo + fee_kobo)
+            await ledger.reserve(session, client.id, payment_id, total_kobo)
         except ledger.InsufficientBalance as exc:
             raise PaymentRequired(
-                f"balance does not cover amount + fee ({amount_kobo + fee_kobo} kobo)",
+                f"balance does not cover amount + fee ({total_kobo} kobo)",
                 details={"needed_kobo": exc.needed_kobo},
             ) from exc
         await record_event(
             session, payment_id, None, Status.PENDING, "created; balance reserved", "api"
         )
         await repo.wake_workers(session)
-        payment = await repo.get(session, payment_id)
-        assert payment is not None
-        return payment, True
+
+    async def _open_funding(
+        self, session: AsyncSession, source: FundingSource, payment: Payment
+    ) -> None:
+        opened = await source.open(session, payment)
+        await repo.set_fields(
+            session,
+            payment.id,
+            {"funding_instructions": opened.instructions, "funding_expires_at": opened.expires_at},
+        )
+        await record_event(
+            session,
+            payment.id,
+            None,
+            Status.AWAITING_FUNDS,
+            f"created; awaiting {source.method} funds",
+            "api",
+        )
+        payment.funding_instructions = opened.instructions
+        payment.funding_expires_at = opened.expires_at
 
     async def check_customer(self, plan: Plan, customer_id: str) -> tuple[str, str | None]:
         """Shape check, then the provider's own lookup: the normalized id and the name."""

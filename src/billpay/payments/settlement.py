@@ -10,10 +10,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from billpay.ledger import accounts
 from billpay.ledger import service as ledger
 from billpay.models import Payment
+from billpay.payments import repository as payments_repo
 from billpay.payments.lifecycle import Status, transition
 from billpay.payments.schemas import FundingMethod
 
@@ -45,14 +48,18 @@ async def mark_paid(
         },
     )
     await ledger.settle_paid(
-        session, payment.client_id, payment.id, provider, payment.amount_kobo, payment.fee_kobo
+        session, _holding(payment), payment.id, provider, payment.amount_kobo, payment.fee_kobo
     )
 
 
 async def refund(
     session: AsyncSession, payment: Payment, *, from_status: Status, reason: str, actor: str
 ) -> None:
-    """Delivery definitively failed (or was reversed): return everything the payer paid."""
+    """Delivery definitively failed (or was reversed): return everything the payer paid.
+
+    A balance refund completes at once. A Stellar or Paystack refund stays ``refunding``
+    until that funding method's refunder has sent the money back (``refund_completed``).
+    """
     await transition(
         session,
         payment.id,
@@ -81,7 +88,7 @@ async def reverse_delivery(
     assert payment.provider is not None
     await ledger.undo_settlement(
         session,
-        payment.client_id,
+        _holding(payment),
         payment.id,
         payment.provider,
         payment.amount_kobo,
@@ -110,3 +117,34 @@ async def send_to_review(
         fields={"failure_reason": reason[:500]},
         data=data,
     )
+
+
+async def fund(
+    session: AsyncSession, payment: Payment, *, received_kobo: int, reason: str, actor: str
+) -> None:
+    """The payer's money arrived: hold it and queue the payment for a provider now."""
+    await ledger.receive_funds(session, payment.id, payment.funding_method, received_kobo)
+    await transition(
+        session,
+        payment.id,
+        Status.AWAITING_FUNDS,
+        Status.PENDING,
+        reason=reason,
+        actor=actor,
+        fields={"next_run_at": func.now()},
+    )
+    await payments_repo.wake_workers(session)
+
+
+async def refund_completed(
+    session: AsyncSession, payment: Payment, *, amount_kobo: int, reason: str, actor: str
+) -> None:
+    """A Stellar/Paystack refund went through: the held money left the books."""
+    await ledger.return_funds(session, payment.id, payment.funding_method, amount_kobo, "refund")
+    await transition(
+        session, payment.id, Status.REFUNDING, Status.REFUNDED, reason=reason, actor=actor
+    )
+
+
+def _holding(payment: Payment) -> str:
+    return accounts.holding_account(payment.funding_method, payment.client_id)

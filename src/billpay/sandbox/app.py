@@ -13,6 +13,7 @@ from starlette.routing import Mount
 
 from billpay.sandbox.flutterwave.app import create_app as flutterwave_app
 from billpay.sandbox.interswitch.app import create_app as interswitch_app
+from billpay.sandbox.paystack.app import create_app as paystack_app
 from billpay.sandbox.vtpass.app import create_app as vtpass_app
 
 VTPASS_KEYS = {
@@ -29,6 +30,7 @@ INTERSWITCH_CLIENT = {
     "request_prefix": "1453",
 }
 VTPASS_WEBHOOK_TOKEN = "sandbox-webhook-token"
+PAYSTACK_SECRET_KEY = "sk_test_sandbox"
 
 
 def create_sandbox_app(**states: Any) -> Starlette:
@@ -46,6 +48,10 @@ def create_sandbox_app(**states: Any) -> Starlette:
             ),
             Mount(
                 "/interswitch", app=interswitch_app(states.get("interswitch"), **INTERSWITCH_CLIENT)
+            ),
+            Mount(
+                "/paystack",
+                app=paystack_app(states.get("paystack"), secret_key=PAYSTACK_SECRET_KEY),
             ),
         ]
     )
@@ -68,4 +74,6 @@ def sandbox_settings(base_url: str) -> dict[str, Any]:
         "interswitch_client_secret": INTERSWITCH_CLIENT["client_secret"],
         "interswitch_terminal_id": INTERSWITCH_CLIENT["terminal_id"],
         "interswitch_request_prefix": INTERSWITCH_CLIENT["request_prefix"],
+        "paystack_base_url": f"{base_url}/paystack",
+        "paystack_secret_key": PAYSTACK_SECRET_KEY,
     }

@@ -82,6 +82,16 @@ class Processor:
                     result = await call.provider.pay(call.request)
                 elapsed = time.perf_counter() - started
                 observe_provider_call(call.provider.name.value, call.is_requery, result, elapsed)
+                log.info(
+                    "provider_answer",
+                    provider=call.provider.name.value,
+                    call="requery" if call.is_requery else "pay",
+                    reference=call.request.reference,
+                    outcome=result.outcome.value,
+                    provider_status=result.provider_status,
+                    latency_ms=int(elapsed * 1000),
+                    response=result.response,
+                )
                 if not await self._apply(call, result, int(elapsed * 1000)):
                     return
 
@@ -152,9 +162,9 @@ class Processor:
     def _call_for(
         self, payment: Payment, attempt: PaymentAttempt, plan: Plan | None, is_requery: bool
     ) -> Call:
-        name = ProviderName(attempt.provider)
-        request = _vend_request(payment, _offer(plan, name), attempt.provider_reference)
-        return Call(payment.id, attempt.id, self.state.providers[name], request, is_requery)
+        provider = self.state.providers[ProviderName(attempt.provider)]
+        request = vend_request_for(payment, plan, attempt)
+        return Call(payment.id, attempt.id, provider, request, is_requery)
 
     async def _apply(self, call: Call, result: VendResult, latency_ms: int) -> bool:
         """Record the answer and move the payment. True when another call should follow now."""
@@ -308,6 +318,12 @@ async def _finish_attempt(session: AsyncSession, attempt: PaymentAttempt, outcom
     )
 
 
+def vend_request_for(payment: Payment, plan: Plan | None, attempt: PaymentAttempt) -> VendRequest:
+    """The request of an existing attempt: same provider, same reference."""
+    offer = _offer(plan, ProviderName(attempt.provider))
+    return _vend_request(payment, offer, attempt.provider_reference)
+
+
 def _offer(plan: Plan | None, provider: ProviderName) -> ProviderMeta | None:
     if plan is None:
         return None
@@ -327,7 +343,8 @@ def _vend_request(payment: Payment, offer: ProviderMeta | None, reference: str) 
             meter_type=MeterType(meter) if meter else None,
         ),
         customer_id=payment.customer_id,
-        amount_kobo=payment.amount_kobo,
+        # A fixed-price product is sold at the provider's own price (ours is the highest).
+        amount_kobo=offer.price_kobo or payment.amount_kobo,
         phone=payment.phone or payment.customer_id,
         email=payment.email,
         subscription_type=(

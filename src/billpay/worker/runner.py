@@ -20,6 +20,7 @@ import structlog
 from billpay.db.engine import asyncpg_dsn
 from billpay.payments.repository import WORK_CHANNEL
 from billpay.state import AppState
+from billpay.worker import periodic
 from billpay.worker import repository as repo
 from billpay.worker.processor import Processor
 
@@ -46,6 +47,7 @@ class Worker:
         listener = await asyncpg.connect(asyncpg_dsn(self.state.database_url))
         await listener.add_listener(WORK_CHANNEL, self.wake)
         log.info("worker_started", worker=self.worker_id)
+        periodic = asyncio.create_task(self._periodic(stop))
         try:
             while not stop.is_set():
                 claimed_all_asked = await self._claim_and_spawn()
@@ -53,6 +55,7 @@ class Worker:
                     continue  # more may be due right now
                 await self._sleep(stop)
         finally:
+            periodic.cancel()
             await listener.close()
             if self._tasks:
                 await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -87,6 +90,20 @@ class Worker:
             )
             async with self.state.unit_of_work() as session:
                 await repo.release(session, payment_id, self.worker_id, retry_at)
+
+    async def _periodic(self, stop: asyncio.Event) -> None:
+        """Expiry and metrics on a fixed beat; a failing job is logged, never fatal."""
+        while not stop.is_set():
+            for job in (periodic.expire_unfunded, periodic.refresh_metrics):
+                try:
+                    async with self.state.unit_of_work() as session:
+                        await job(session)
+                except Exception:
+                    log.exception("periodic_job_failed", job=job.__name__)
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=self.settings.periodic_interval_seconds)
+            except TimeoutError:
+                continue
 
     async def _sleep(self, stop: asyncio.Event) -> None:
         async with self.state.unit_of_work() as session:

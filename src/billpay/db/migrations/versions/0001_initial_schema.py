@@ -153,6 +153,10 @@ def upgrade() -> None:
         sa.Column("fee_kobo", sa.BigInteger(), nullable=False),
         sa.Column("total_kobo", sa.BigInteger(), nullable=False),
         sa.Column("funding_method", sa.String(length=20), nullable=False),
+        sa.Column(
+            "funding_instructions", postgresql.JSONB(astext_type=sa.Text()), nullable=True
+        ),
+        sa.Column("funding_expires_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("status", sa.String(length=20), nullable=False),
         sa.Column("provider", sa.String(length=20), nullable=True),
         sa.Column("provider_transaction_id", sa.String(length=200), nullable=True),
@@ -190,6 +194,13 @@ def upgrade() -> None:
     )
     op.create_index(
         "ix_payments_client_created", "payments", ["client_id", "created_at", "id"], unique=False
+    )
+    op.create_index(
+        "ix_payments_awaiting_expiry",
+        "payments",
+        ["funding_expires_at"],
+        unique=False,
+        postgresql_where=sa.text("status = 'awaiting_funds'"),
     )
     op.create_index(
         "ix_payments_due",

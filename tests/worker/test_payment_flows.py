@@ -1,0 +1,209 @@
+"""A payment from API to provider and back: the worker against the VTpass simulator over HTTP."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import text
+
+from billpay.ledger.reconcile import reconcile
+from billpay.ledger.service import available_balance, reserved_balance
+from billpay.payments.recheck import recheck_delivery
+from billpay.sandbox.vtpass.faults import FaultKind, FaultRule, Faults
+from billpay.sandbox.vtpass.state import VTpassSandboxState
+from billpay.state import AppState
+from billpay.worker.runner import Worker
+from flows import wait_for_status
+
+FINAL = {"paid", "refunded", "needs_review", "failed"}
+START_BALANCE = 100_000_000
+
+
+def airtime(phone: str = "08031234567", amount_kobo: int = 50_000) -> dict[str, Any]:
+    return {
+        "request_reference": uuid.uuid4().hex,
+        "plan": "mtn-airtime",
+        "customer_id": phone,
+        "amount_kobo": amount_kobo,
+    }
+
+
+def electricity(meter: str = "1111111111111", amount_kobo: int = 500_000) -> dict[str, Any]:
+    return {
+        "request_reference": uuid.uuid4().hex,
+        "plan": "ikeja-electric-prepaid",
+        "customer_id": meter,
+        "amount_kobo": amount_kobo,
+        "phone": "08031234567",
+    }
+
+
+def only_vtpass(providers: set[str]) -> None:
+    assert providers <= {"vtpass"}, "these flows exercise the VTpass simulator"
+
+
+async def pay(api: httpx.AsyncClient, body: dict[str, Any]) -> dict[str, Any]:
+    response = await api.post("/v1/payments", json=body)
+    assert response.status_code == 201, response.text
+    return await wait_for_status(api, response.json()["id"], FINAL)
+
+
+async def attempts(state: AppState, payment_id: str) -> list[dict[str, Any]]:
+    async with state.unit_of_work() as session:
+        rows = await session.execute(
+            text(
+                "SELECT provider, provider_reference, outcome, sends, requeries "
+                "FROM payment_attempts WHERE payment_id = :id ORDER BY number"
+            ),
+            {"id": payment_id},
+        )
+        return [dict(row._mapping) for row in rows]
+
+
+async def ledger_ok(state: AppState) -> None:
+    async with state.unit_of_work() as session:
+        report = await reconcile(session)
+    assert report.ok, report.lines()
+
+
+@pytest.fixture
+def settings_overrides() -> dict[str, Any]:
+    # One provider keeps these flows about the lifecycle, not about routing.
+    return {"flutterwave_base_url": None, "interswitch_base_url": None}
+
+
+async def test_airtime_is_delivered_once_and_settled(
+    api: httpx.AsyncClient,
+    state: AppState,
+    worker: Worker,
+    vtpass: VTpassSandboxState,
+    merchant: tuple[uuid.UUID, str],
+) -> None:
+    payment = await pay(api, airtime())
+    assert payment["status"] == "paid"
+    assert payment["provider"] == "vtpass"
+    [attempt] = await attempts(state, payment["id"])
+    assert vtpass.vend_count(attempt["provider_reference"]) == 1
+    assert attempt["provider_reference"][:12].isdigit()  # the Lagos YYYYMMDDHHmm prefix
+    async with state.unit_of_work() as session:
+        assert await reserved_balance(session, merchant[0]) == 0
+        assert await available_balance(session, merchant[0]) == START_BALANCE - 50_000
+    events = [e["to_status"] for e in payment["events"]]
+    assert events == ["pending", "processing", "paid"]
+    await ledger_ok(state)
+
+
+async def test_electricity_token_and_units_reach_the_owner(
+    api: httpx.AsyncClient, worker: Worker, state: AppState
+) -> None:
+    payment = await pay(api, electricity())
+    assert payment["status"] == "paid"
+    assert payment["token"] is not None
+    assert len(payment["token"].replace("-", "").replace(" ", "")) == 20
+    assert payment["units"]
+    assert payment["total_kobo"] == 503_000
+    await ledger_ok(state)
+
+
+async def test_vend_then_timeout_is_resolved_by_requery_with_one_vend(
+    api: httpx.AsyncClient, state: AppState, worker: Worker, vtpass: VTpassSandboxState
+) -> None:
+    phone = "08030000001"
+    vtpass.set_faults(
+        Faults(
+            timeout_seconds=3.0,
+            rules=[FaultRule(kind=FaultKind.VEND_THEN_TIMEOUT, target=phone, times=1)],
+        )
+    )
+    payment = await pay(api, airtime(phone))
+    assert payment["status"] == "paid"
+    [attempt] = await attempts(state, payment["id"])
+    assert attempt["sends"] == 1
+    assert attempt["requeries"] >= 1
+    assert vtpass.vend_count(attempt["provider_reference"]) == 1
+    assert len(vtpass.vends()) == 1
+
+
+async def test_pending_then_delivered_is_paid_after_requeries(
+    api: httpx.AsyncClient, state: AppState, worker: Worker, vtpass: VTpassSandboxState
+) -> None:
+    phone = "08030000002"
+    vtpass.set_faults(
+        Faults(
+            rules=[
+                FaultRule(kind=FaultKind.PENDING_THEN_DELIVERED, target=phone, pending_requeries=3)
+            ]
+        )
+    )
+    payment = await pay(api, airtime(phone))
+    assert payment["status"] == "paid"
+    [attempt] = await attempts(state, payment["id"])
+    assert attempt["requeries"] >= 3
+    assert len(vtpass.vends()) == 1
+
+
+@pytest.mark.parametrize("settings_overrides", [{"payment_deadline_seconds": 1.0}])
+async def test_never_resolving_goes_to_review_with_money_still_reserved(
+    api: httpx.AsyncClient,
+    state: AppState,
+    worker: Worker,
+    vtpass: VTpassSandboxState,
+    merchant: tuple[uuid.UUID, str],
+    settings_overrides: dict[str, Any],
+) -> None:
+    phone = "08030000003"
+    vtpass.set_faults(Faults(rules=[FaultRule(kind=FaultKind.PENDING_FOREVER, target=phone)]))
+    payment = await pay(api, airtime(phone))
+    assert payment["status"] == "needs_review"
+    assert "unknown" in payment["failure_reason"]
+    async with state.unit_of_work() as session:
+        assert await reserved_balance(session, merchant[0]) == 50_000  # held, not refunded
+        refunds = await session.scalar(text("SELECT count(*) FROM ledger_entries WHERE kind = 'refund'"))
+    assert refunds == 0
+    await ledger_ok(state)
+
+
+async def test_definite_failure_refunds_the_balance_exactly_once(
+    api: httpx.AsyncClient,
+    state: AppState,
+    worker: Worker,
+    vtpass: VTpassSandboxState,
+    merchant: tuple[uuid.UUID, str],
+) -> None:
+    vtpass.options.strict_magic_numbers = True  # VTpass's own rule: other numbers fail
+    payment = await pay(api, airtime("08031112222"))
+    assert payment["status"] == "refunded"
+    assert payment["failure_reason"].startswith("vtpass failed")
+    assert [e["to_status"] for e in payment["events"]] == [
+        "pending", "processing", "refunding", "refunded",
+    ]
+    async with state.unit_of_work() as session:
+        assert await available_balance(session, merchant[0]) == START_BALANCE
+        assert await reserved_balance(session, merchant[0]) == 0
+        refunds = await session.scalar(text("SELECT count(*) FROM ledger_entries WHERE kind = 'refund'"))
+    assert refunds == 1
+    assert vtpass.vends() == []
+    await ledger_ok(state)
+
+
+async def test_reversal_after_delivery_is_confirmed_then_refunded(
+    api: httpx.AsyncClient,
+    state: AppState,
+    worker: Worker,
+    vtpass: VTpassSandboxState,
+    merchant: tuple[uuid.UUID, str],
+) -> None:
+    phone = "08030000004"
+    vtpass.set_faults(
+        Faults(rules=[FaultRule(kind=FaultKind.REVERSE_AFTER_DELIVERY, target=phone)])
+    )
+    payment = await pay(api, airtime(phone))
+    assert payment["status"] == "paid"
+    status = await recheck_delivery(state, uuid.UUID(payment["id"]), actor="test")
+    assert status == "refunded"
+    async with state.unit_of_work() as session:
+        assert await available_balance(session, merchant[0]) == START_BALANCE
+    await ledger_ok(state)
