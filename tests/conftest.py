@@ -17,7 +17,7 @@ import httpx
 import pytest
 from billpay.sandbox.flutterwave.state import FlutterwaveSandboxState
 from billpay.sandbox.interswitch.state import InterswitchSandboxState
-from billpay.sandbox.vtpass.state import SandboxOptions, VTpassSandboxState
+from billpay.sandbox.vtpass.state import VTpassSandboxState
 
 from billpay.app import create_app
 from billpay.catalog.service import sync as sync_catalog
@@ -25,6 +25,7 @@ from billpay.clients.service import create_client, top_up
 from billpay.config import Settings
 from billpay.db.engine import asyncpg_dsn
 from billpay.db.migrate import upgrade
+from billpay.ledger.repository import ACCOUNT_IDS
 from billpay.sandbox.app import create_sandbox_app, sandbox_settings
 from billpay.sandbox.server import ThreadedServer
 from billpay.state import AppState
@@ -99,7 +100,6 @@ def vtpass(sandbox_states: dict[str, Any]) -> VTpassSandboxState:
 def _reset_sandboxes(sandbox_states: dict[str, Any]) -> None:
     for state in sandbox_states.values():
         state.reset()
-    sandbox_states["vtpass"].options = SandboxOptions()
 
 
 def make_settings(sandbox_url: str, database_url: str, **overrides: Any) -> Settings:
@@ -139,6 +139,7 @@ async def state(settings: Settings, database_url: str) -> AsyncIterator[AppState
         await connection.execute(f"TRUNCATE {', '.join(TRANSIENT_TABLES)} CASCADE")
     finally:
         await connection.close()
+    ACCOUNT_IDS.clear()  # the ledger's id cache would point at truncated rows
     app_state = AppState.build(settings, database_url)
     if database_url not in _catalog_synced:
         async with app_state.unit_of_work() as session:

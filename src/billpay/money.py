@@ -19,7 +19,7 @@ class InexactAmountError(ValueError):
 
 
 def _to_decimal(value: Decimal | int | str) -> Decimal:
-    if isinstance(value, bool) or isinstance(value, float):
+    if isinstance(value, bool | float):
         raise TypeError("money is never a float or bool")
     try:
         amount = Decimal(str(value).strip()) if not isinstance(value, Decimal) else value
@@ -62,7 +62,8 @@ def kobo_to_stellar(kobo: int) -> str:
     """kobo → a Horizon/stellar-sdk amount string with exactly 7 decimals."""
     if kobo < 0:
         raise InexactAmountError("negative amount")
-    return str((Decimal(kobo) / KOBO_PER_NAIRA).quantize(Decimal("0.0000001")))
+    # format(…, "f"): str() would write zero as "0E-7", which Horizon does not accept.
+    return format((Decimal(kobo) / KOBO_PER_NAIRA).quantize(Decimal("0.0000001")), "f")
 
 
 def stellar_floor_kobo(amount: str) -> int:

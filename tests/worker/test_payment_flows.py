@@ -145,7 +145,10 @@ async def test_pending_then_delivered_is_paid_after_requeries(
     assert len(vtpass.vends()) == 1
 
 
-@pytest.mark.parametrize("settings_overrides", [{"payment_deadline_seconds": 1.0}])
+@pytest.mark.parametrize(
+    "settings_overrides",
+    [{"payment_deadline_seconds": 1.0, "flutterwave_base_url": None, "interswitch_base_url": None}],
+)
 async def test_never_resolving_goes_to_review_with_money_still_reserved(
     api: httpx.AsyncClient,
     state: AppState,

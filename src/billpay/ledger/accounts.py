@@ -38,3 +38,8 @@ def holding_account(funding_method: str, client_id: uuid.UUID) -> str:
     if funding_method == "balance":
         return client_reserved(client_id)
     return funding_held(funding_method)
+
+
+def is_guarded(code: str) -> bool:
+    """Accounts whose balance is checked before money leaves them (merchants' available)."""
+    return code.startswith("client:") and code.endswith(":available")

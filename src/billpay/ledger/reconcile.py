@@ -13,17 +13,23 @@ from billpay.money import format_naira
 # Reserved balance per client must equal amount + fee of its payments still holding money.
 _RESERVED_MISMATCH = text(
     """
-    SELECT c.id::text, COALESCE(a.balance_kobo, 0) AS reserved,
-           COALESCE(SUM(p.total_kobo) FILTER (
-               WHERE p.funding_method = 'balance'
-                 AND p.status IN ('pending', 'processing', 'refunding', 'needs_review')), 0) AS held
-    FROM clients c
-    LEFT JOIN ledger_accounts a ON a.code = 'client:' || c.id::text || '\\:reserved'
-    LEFT JOIN payments p ON p.client_id = c.id
-    GROUP BY c.id, a.balance_kobo
-    HAVING COALESCE(a.balance_kobo, 0) <> COALESCE(SUM(p.total_kobo) FILTER (
-               WHERE p.funding_method = 'balance'
-                 AND p.status IN ('pending', 'processing', 'refunding', 'needs_review')), 0)
+    WITH reserved AS (
+        SELECT c.id AS client_id,
+               COALESCE((SELECT SUM(e.amount_kobo) FROM ledger_entries e
+                         WHERE e.credit_account_id = a.id), 0)
+             - COALESCE((SELECT SUM(e.amount_kobo) FROM ledger_entries e
+                         WHERE e.debit_account_id = a.id), 0) AS reserved
+        FROM clients c
+        LEFT JOIN ledger_accounts a ON a.code = 'client\\:' || c.id::text || '\\:reserved'
+    ), held AS (
+        SELECT client_id, SUM(total_kobo) AS held FROM payments
+        WHERE funding_method = 'balance'
+          AND status IN ('pending', 'processing', 'refunding', 'needs_review')
+        GROUP BY client_id
+    )
+    SELECT r.client_id::text, r.reserved, COALESCE(h.held, 0)
+    FROM reserved r LEFT JOIN held h ON h.client_id = r.client_id
+    WHERE r.reserved <> COALESCE(h.held, 0)
     """
 )
 # A finished balance-funded payment's postings on the reserved account must net to zero.
@@ -45,7 +51,7 @@ _UNDRAINED_PAYMENTS = text(
 
 @dataclass
 class ReconcileReport:
-    total_kobo: int
+    negative: list[tuple[str, int]] = field(default_factory=list)
     out_of_step: list[tuple[str, int, int]] = field(default_factory=list)
     reserved_mismatch: list[tuple[str, int, int]] = field(default_factory=list)
     undrained: list[tuple[str, int]] = field(default_factory=list)
@@ -53,14 +59,16 @@ class ReconcileReport:
     @property
     def ok(self) -> bool:
         return (
-            self.total_kobo == 0
+            not self.negative
             and not self.out_of_step
             and not self.reserved_mismatch
             and not self.undrained
         )
 
     def lines(self) -> list[str]:
-        lines = [f"sum of all balances: {self.total_kobo} kobo (must be 0)"]
+        lines = [
+            f"merchant balance {code} is negative: {kobo} kobo" for code, kobo in self.negative
+        ]
         lines += [
             f"account {code}: stored {stored} ≠ entries {derived}"
             for code, stored, derived in self.out_of_step
@@ -80,8 +88,8 @@ async def reconcile(session: AsyncSession) -> ReconcileReport:
     reserved = await session.execute(_RESERVED_MISMATCH)
     undrained = await session.execute(_UNDRAINED_PAYMENTS)
     return ReconcileReport(
-        total_kobo=await repo.total_of_all_balances(session),
-        out_of_step=await repo.accounts_out_of_step(session),
+        negative=await repo.negative_guarded(session),
+        out_of_step=await repo.guarded_out_of_step(session),
         reserved_mismatch=[(c, int(r), int(h)) for c, r, h in reserved.all()],
         undrained=[(p, int(n)) for p, n in undrained.all()],
     )

@@ -1,4 +1,10 @@
-"""SQL for the ledger: accounts, postings and balance checks."""
+"""SQL for the ledger: accounts, postings and balance checks.
+
+Only *guarded* accounts (a merchant's available balance, which must never go negative) keep
+a stored ``balance_kobo``, updated under a row lock. Every other account's balance is the sum
+of its entries: updating shared rows such as ``revenue:fees`` on every payment would make
+every payment in the system wait for every other one.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +15,7 @@ from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from billpay.ledger.accounts import is_guarded
 from billpay.models import LedgerAccount, LedgerEntry
 
 
@@ -21,21 +28,35 @@ class Posting:
     memo: str | None = None
 
 
-async def ensure_accounts(session: AsyncSession, codes: set[str]) -> dict[str, int]:
-    """Account ids by code, creating missing accounts (idempotent under concurrency)."""
-    await session.execute(
-        pg_insert(LedgerAccount)
-        .values([{"code": code} for code in sorted(codes)])
-        .on_conflict_do_nothing(index_elements=["code"])
-    )
-    rows = await session.execute(
-        select(LedgerAccount.code, LedgerAccount.id).where(LedgerAccount.code.in_(codes))
-    )
-    return {code: account_id for code, account_id in rows.all()}
+class AccountIds:
+    """Account ids by code. Accounts are never deleted, so a process may keep them."""
+
+    def __init__(self) -> None:
+        self._ids: dict[str, int] = {}
+
+    async def resolve(self, session: AsyncSession, codes: set[str]) -> dict[str, int]:
+        missing = codes - self._ids.keys()
+        if missing:
+            await session.execute(
+                pg_insert(LedgerAccount)
+                .values([{"code": code} for code in sorted(missing)])
+                .on_conflict_do_nothing(index_elements=["code"])
+            )
+            rows = await session.execute(
+                select(LedgerAccount.code, LedgerAccount.id).where(LedgerAccount.code.in_(missing))
+            )
+            self._ids.update({code: account_id for code, account_id in rows.all()})
+        return {code: self._ids[code] for code in codes}
+
+    def clear(self) -> None:
+        self._ids.clear()
+
+
+ACCOUNT_IDS = AccountIds()
 
 
 async def debit_if_covered(session: AsyncSession, account_id: int, amount_kobo: int) -> bool:
-    """Take ``amount_kobo`` out of an account only if its balance covers it (row-locked)."""
+    """Take ``amount_kobo`` out of a guarded account only if its balance covers it."""
     result = await session.execute(
         update(LedgerAccount)
         .where(LedgerAccount.id == account_id, LedgerAccount.balance_kobo >= amount_kobo)
@@ -45,11 +66,11 @@ async def debit_if_covered(session: AsyncSession, account_id: int, amount_kobo: 
     return result.scalar_one_or_none() is not None
 
 
-async def move_balance(session: AsyncSession, account_id: int, delta_kobo: int) -> None:
+async def credit_guarded(session: AsyncSession, account_id: int, amount_kobo: int) -> None:
     await session.execute(
         update(LedgerAccount)
         .where(LedgerAccount.id == account_id)
-        .values(balance_kobo=LedgerAccount.balance_kobo + delta_kobo)
+        .values(balance_kobo=LedgerAccount.balance_kobo + amount_kobo)
     )
 
 
@@ -78,14 +99,28 @@ async def insert_entries(
 
 
 async def balance_of(session: AsyncSession, code: str) -> int:
-    value = await session.scalar(
-        select(LedgerAccount.balance_kobo).where(LedgerAccount.code == code)
+    """Credits − debits: the stored balance of a guarded account, else summed from entries."""
+    if is_guarded(code):
+        stored = await session.scalar(
+            select(LedgerAccount.balance_kobo).where(LedgerAccount.code == code)
+        )
+        return int(stored or 0)
+    account_id = await session.scalar(select(LedgerAccount.id).where(LedgerAccount.code == code))
+    if account_id is None:
+        return 0
+    credits = select(func.coalesce(func.sum(LedgerEntry.amount_kobo), 0)).where(
+        LedgerEntry.credit_account_id == account_id
     )
-    return int(value or 0)
+    debits = select(func.coalesce(func.sum(LedgerEntry.amount_kobo), 0)).where(
+        LedgerEntry.debit_account_id == account_id
+    )
+    return int(
+        await session.scalar(select(credits.scalar_subquery() - debits.scalar_subquery())) or 0
+    )
 
 
-async def accounts_out_of_step(session: AsyncSession) -> list[tuple[str, int, int]]:
-    """Accounts whose stored balance differs from credits − debits of their entries."""
+async def guarded_out_of_step(session: AsyncSession) -> list[tuple[str, int, int]]:
+    """Guarded accounts whose stored balance differs from credits − debits of their entries."""
     rows = await session.execute(
         text(
             """
@@ -96,14 +131,18 @@ async def accounts_out_of_step(session: AsyncSession) -> list[tuple[str, int, in
                        FROM ledger_entries GROUP BY credit_account_id) c ON c.id = a.id
             LEFT JOIN (SELECT debit_account_id AS id, SUM(amount_kobo) AS total
                        FROM ledger_entries GROUP BY debit_account_id) d ON d.id = a.id
-            WHERE a.balance_kobo <> COALESCE(c.total, 0) - COALESCE(d.total, 0)
+            WHERE a.code LIKE 'client\\:%\\:available'
+              AND a.balance_kobo <> COALESCE(c.total, 0) - COALESCE(d.total, 0)
             """
         )
     )
     return [(code, int(stored), int(derived)) for code, stored, derived in rows.all()]
 
 
-async def total_of_all_balances(session: AsyncSession) -> int:
-    return int(
-        await session.scalar(select(func.coalesce(func.sum(LedgerAccount.balance_kobo), 0))) or 0
+async def negative_guarded(session: AsyncSession) -> list[tuple[str, int]]:
+    rows = await session.execute(
+        select(LedgerAccount.code, LedgerAccount.balance_kobo).where(
+            LedgerAccount.code.like("client:%:available"), LedgerAccount.balance_kobo < 0
+        )
     )
+    return [(code, int(balance)) for code, balance in rows.all()]

@@ -24,18 +24,23 @@ class InsufficientBalance(Exception):
 async def post(
     session: AsyncSession, postings: list[Posting], payment_id: uuid.UUID | None = None
 ) -> uuid.UUID:
-    """Write one journal and apply it to the balances. Zero-amount postings are skipped."""
+    """Write one journal; guarded balances follow. Zero-amount postings are skipped.
+
+    Debiting a guarded account here is unconditional (refund reversals, corrections);
+    spending a merchant's balance goes through ``reserve``, which checks it.
+    """
     postings = [p for p in postings if p.amount_kobo > 0]
     journal_id = uuid.uuid4()
     if not postings:
         return journal_id
-    ids = await repo.ensure_accounts(
-        session, {code for p in postings for code in (p.debit, p.credit)}
-    )
-    for posting in postings:
-        await repo.move_balance(session, ids[posting.debit], -posting.amount_kobo)
-        await repo.move_balance(session, ids[posting.credit], posting.amount_kobo)
+    codes = {code for p in postings for code in (p.debit, p.credit)}
+    ids = await repo.ACCOUNT_IDS.resolve(session, codes)
     await repo.insert_entries(session, journal_id, payment_id, postings, ids)
+    for posting in postings:
+        if accounts.is_guarded(posting.credit):
+            await repo.credit_guarded(session, ids[posting.credit], posting.amount_kobo)
+        if accounts.is_guarded(posting.debit):
+            await repo.credit_guarded(session, ids[posting.debit], -posting.amount_kobo)
     return journal_id
 
 
@@ -57,15 +62,18 @@ async def top_up(session: AsyncSession, client_id: uuid.UUID, amount_kobo: int, 
 async def reserve(
     session: AsyncSession, client_id: uuid.UUID, payment_id: uuid.UUID, total_kobo: int
 ) -> None:
-    """Hold amount + fee for a new payment, atomically refusing when the balance is short."""
+    """Hold amount + fee for a new payment, atomically refusing when the balance is short.
+
+    The guarded UPDATE is the last statement, so the merchant's balance row stays locked
+    only for the commit.
+    """
     available = accounts.client_available(client_id)
     reserved = accounts.client_reserved(client_id)
-    ids = await repo.ensure_accounts(session, {available, reserved})
-    if not await repo.debit_if_covered(session, ids[available], total_kobo):
-        raise InsufficientBalance(total_kobo)
-    await repo.move_balance(session, ids[reserved], total_kobo)
+    ids = await repo.ACCOUNT_IDS.resolve(session, {available, reserved})
     posting = Posting(available, reserved, total_kobo, "reserve")
     await repo.insert_entries(session, uuid.uuid4(), payment_id, [posting], ids)
+    if not await repo.debit_if_covered(session, ids[available], total_kobo):
+        raise InsufficientBalance(total_kobo)
 
 
 async def receive_funds(

@@ -116,11 +116,11 @@ class PaymentService:
             winner = await repo.get_by_reference(session, client.id, body.request_reference)
             assert winner is not None
             return _replay(winner, fingerprint), False
-        if source is None:
-            await self._reserve_balance(session, client, payment_id, amount_kobo + fee_kobo)
         payment = await repo.get(session, payment_id)
         assert payment is not None
-        if source is not None:
+        if source is None:
+            await self._reserve_balance(session, client, payment_id, amount_kobo + fee_kobo)
+        else:
             await self._open_funding(session, source, payment)
         return payment, True
 
@@ -144,17 +144,18 @@ class PaymentService:
         payment_id: uuid.UUID,
         total_kobo: int,
     ) -> None:
+        await record_event(
+            session, payment_id, None, Status.PENDING, "created; balance reserved", "api"
+        )
+        await repo.wake_workers(session)
         try:
+            # Last: the merchant's balance row stays locked only until the commit.
             await ledger.reserve(session, client.id, payment_id, total_kobo)
         except ledger.InsufficientBalance as exc:
             raise PaymentRequired(
                 f"balance does not cover amount + fee ({total_kobo} kobo)",
                 details={"needed_kobo": exc.needed_kobo},
             ) from exc
-        await record_event(
-            session, payment_id, None, Status.PENDING, "created; balance reserved", "api"
-        )
-        await repo.wake_workers(session)
 
     async def _open_funding(
         self, session: AsyncSession, source: FundingSource, payment: Payment

@@ -15,7 +15,9 @@ from billpay.providers.vtpass import VTpassConnector
 
 
 def _vtpass_configured(s: Settings) -> bool:
-    return bool(s.vtpass_base_url and s.vtpass_api_key and s.vtpass_secret_key)
+    return bool(
+        s.vtpass_base_url and s.vtpass_api_key and s.vtpass_secret_key and s.vtpass_public_key
+    )
 
 
 def _flutterwave_configured(s: Settings) -> bool:
