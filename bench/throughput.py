@@ -48,10 +48,9 @@ def percentile(values: list[float], pct: float) -> float:
     return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))]
 
 
-def spawn(args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [str(BIN / "billpay"), *args], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
+def spawn(args: list[str], env: dict[str, str], log_dir: Path) -> subprocess.Popen[bytes]:
+    log = (log_dir / f"{args[0]}.log").open("ab")
+    return subprocess.Popen([str(BIN / "billpay"), *args], env=env, stdout=log, stderr=log)
 
 
 async def wait_http(url: str, timeout: float = 30.0) -> None:
@@ -195,15 +194,15 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "BILL_PROCESSOR_BATCH_SIZE": str(args.batch_size),
         "BILLPAY_DATA_DIR": str(data_dir),
     }
-    processes = [spawn(["sandbox", "--port", str(sandbox_port)], env)]
+    processes = [spawn(["sandbox", "--port", str(sandbox_port)], env, data_dir)]
     try:
         await wait_http(f"{sandbox_url}/vtpass/api/service-categories")
         settings = Settings.model_validate({**sandbox_settings(sandbox_url), "database_url": url})
         key = await prepare_client(settings, url, args.payments)
-        processes.append(spawn(["api"], env))
+        processes.append(spawn(["api"], env, data_dir))
         api_url = f"http://127.0.0.1:{api_port}"
         await wait_http(f"{api_url}/healthz")
-        worker = spawn(["worker"], env)
+        worker = spawn(["worker"], env, data_dir)
         processes.append(worker)
         await asyncio.sleep(1.0)
         worker_rss_start = psutil.Process(worker.pid).memory_info().rss
@@ -238,6 +237,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "worker_rss_mb_end": round(worker_rss_end / 2**20, 1),
         "pgbench_tps": tps,
         "database": "DATABASE_URL" if os.environ.get("DATABASE_URL") else "embedded",
+        "logs": str(data_dir),
         "cpus": os.cpu_count(),
     }
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import func, insert, select, text, update
+from sqlalchemy import event, func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -29,13 +29,19 @@ class Posting:
 
 
 class AccountIds:
-    """Account ids by code. Accounts are never deleted, so a process may keep them."""
+    """Account ids by code. Accounts are never deleted, so a process may keep them.
+
+    A missing account is created inside the caller's transaction and its id is remembered
+    only once that transaction commits: an id learnt in a transaction that rolls back would
+    point at nothing.
+    """
 
     def __init__(self) -> None:
         self._ids: dict[str, int] = {}
 
     async def resolve(self, session: AsyncSession, codes: set[str]) -> dict[str, int]:
         missing = codes - self._ids.keys()
+        found: dict[str, int] = {}
         if missing:
             await session.execute(
                 pg_insert(LedgerAccount)
@@ -45,8 +51,11 @@ class AccountIds:
             rows = await session.execute(
                 select(LedgerAccount.code, LedgerAccount.id).where(LedgerAccount.code.in_(missing))
             )
-            self._ids.update({code: account_id for code, account_id in rows.all()})
-        return {code: self._ids[code] for code in codes}
+            found = {code: account_id for code, account_id in rows.all()}
+            event.listen(
+                session.sync_session, "after_commit", lambda _: self._ids.update(found), once=True
+            )
+        return {code: self._ids.get(code) or found[code] for code in codes}
 
     def clear(self) -> None:
         self._ids.clear()
