@@ -17,6 +17,7 @@ import httpx
 import pytest
 from billpay.sandbox.flutterwave.state import FlutterwaveSandboxState
 from billpay.sandbox.interswitch.state import InterswitchSandboxState
+from billpay.sandbox.paystack.state import PaystackSandboxState
 from billpay.sandbox.vtpass.state import VTpassSandboxState
 
 from billpay.app import create_app
@@ -39,6 +40,7 @@ TRANSIENT_TABLES = (
     "ledger_accounts",
     "payments",
     "clients",
+    "webhook_inbox",
 )
 
 
@@ -80,6 +82,7 @@ def sandbox_states() -> dict[str, Any]:
         "vtpass": VTpassSandboxState(),
         "flutterwave": FlutterwaveSandboxState(),
         "interswitch": InterswitchSandboxState(),
+        "paystack": PaystackSandboxState(),
     }
 
 
@@ -133,18 +136,23 @@ _catalog_synced: set[str] = set()
 
 
 @pytest.fixture
-async def state(settings: Settings, database_url: str) -> AsyncIterator[AppState]:
+async def state(
+    settings: Settings, database_url: str, sandbox: ThreadedServer
+) -> AsyncIterator[AppState]:
     connection = await asyncpg.connect(asyncpg_dsn(database_url))
     try:
         await connection.execute(f"TRUNCATE {', '.join(TRANSIENT_TABLES)} CASCADE")
     finally:
         await connection.close()
     ACCOUNT_IDS.clear()  # the ledger's id cache would point at truncated rows
-    app_state = AppState.build(settings, database_url)
     if database_url not in _catalog_synced:
-        async with app_state.unit_of_work() as session:
-            await sync_catalog(session, app_state.providers)
+        # Every simulator's catalog, whatever providers this test configures.
+        full = AppState.build(make_settings(sandbox.url, database_url), database_url)
+        async with full.unit_of_work() as session:
+            await sync_catalog(session, full.providers)
+        await full.aclose()
         _catalog_synced.add(database_url)
+    app_state = AppState.build(settings, database_url)
     yield app_state
     await app_state.aclose()
 

@@ -60,6 +60,18 @@ class Settings(BaseSettings):
     periodic_interval_seconds: float = Field(
         default=5.0, validation_alias=_alias("BILL_PROCESSOR_PERIODIC_SECONDS")
     )
+    breaker_consecutive_failures: int = Field(
+        default=5, validation_alias=_alias("BILLPAY_BREAKER_CONSECUTIVE_FAILURES")
+    )
+    breaker_failure_rate: float = Field(
+        default=0.5, validation_alias=_alias("BILLPAY_BREAKER_FAILURE_RATE")
+    )
+    breaker_cooldown_seconds: float = Field(
+        default=60.0, validation_alias=_alias("BILLPAY_BREAKER_COOLDOWN_SECONDS")
+    )
+    catalog_resync_seconds: float = Field(
+        default=3600.0, validation_alias=_alias("BILLPAY_CATALOG_RESYNC_SECONDS")
+    )
     provider_timeout_seconds: float = Field(
         default=30.0, validation_alias=_alias("PROVIDER_TIMEOUT_SECONDS")
     )

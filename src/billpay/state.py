@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from billpay.catalog.service import PlanCache
 from billpay.clients.service import AuthenticatedClient
 from billpay.config import Settings
 from billpay.funding.registry import build_funding_sources
@@ -17,6 +16,7 @@ from billpay.db.engine import make_engine, make_sessionmaker, session_scope
 from billpay.payments.service import PaymentService
 from billpay.providers.base import BillProvider, ProviderName
 from billpay.providers.registry import build_providers
+from billpay.routing.breaker import BreakerPolicy
 from billpay.worker.routes import Routes
 
 
@@ -27,7 +27,6 @@ class AppState:
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     providers: dict[ProviderName, BillProvider]
-    plans: PlanCache
     payments: PaymentService
     routes: Routes
     # API key hash → (client, expiry): authentication without a query per request.
@@ -37,16 +36,21 @@ class AppState:
     def build(cls, settings: Settings, database_url: str) -> AppState:
         engine = make_engine(database_url, settings.db_pool_size)
         providers = build_providers(settings)
-        plans = PlanCache(ttl_seconds=60.0)
         return cls(
             settings=settings,
             database_url=database_url,
             engine=engine,
             sessions=make_sessionmaker(engine),
             providers=providers,
-            plans=plans,
-            payments=PaymentService(settings, providers, plans, build_funding_sources(settings)),
-            routes=Routes(providers),
+            payments=PaymentService(settings, providers, build_funding_sources(settings)),
+            routes=Routes(
+                providers,
+                BreakerPolicy(
+                    consecutive_failures=settings.breaker_consecutive_failures,
+                    failure_rate=settings.breaker_failure_rate,
+                    cooldown_seconds=settings.breaker_cooldown_seconds,
+                ),
+            ),
         )
 
     @asynccontextmanager

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -129,27 +128,3 @@ async def sync(
     if not failed:
         deactivated = await repo.deactivate_except(session, {plan.slug for plan in normalized})
     return SyncReport(len(normalized), deactivated, per_provider, failed)
-
-
-class PlanCache:
-    """Active plans by slug, kept ``ttl_seconds`` (seconds — the seed's cache used the wrong unit)."""
-
-    def __init__(self, ttl_seconds: float = 300.0, clock: Callable[[], float] = time.monotonic):
-        self._ttl_seconds = ttl_seconds
-        self._clock = clock
-        self._plans: dict[str, tuple[float, Plan | None]] = {}
-
-    async def get(
-        self, slug: str, load: Callable[[str], Awaitable[BillerPlan | None]]
-    ) -> Plan | None:
-        now = self._clock()
-        cached = self._plans.get(slug)
-        if cached is not None and cached[0] > now:
-            return cached[1]
-        row = await load(slug)
-        plan = Plan.from_row(row) if row else None
-        self._plans[slug] = (now + self._ttl_seconds, plan)
-        return plan
-
-    def clear(self) -> None:
-        self._plans.clear()

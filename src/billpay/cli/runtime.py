@@ -73,7 +73,9 @@ async def ensure_demo_client(state: AppState, data_dir: Path) -> DemoClient:
 
 async def sync_catalog(state: AppState) -> SyncReport:
     async with state.unit_of_work() as session:
-        return await sync(session, state.providers)
+        report = await sync(session, state.providers)
+    state.payments.forget_plans()
+    return report
 
 
 async def serve_api_and_worker(state: AppState, run_worker: bool = True) -> None:

@@ -35,6 +35,10 @@ class CreatePayment(BaseModel):
         ),
     ]
     plan: Annotated[str, Field(min_length=1, max_length=150, examples=["mtn-airtime"])]
+    biller: Annotated[
+        str | None,
+        Field(max_length=100, description="Optional: rejected if the plan is another biller's."),
+    ] = None
     customer_id: Annotated[
         str,
         Field(min_length=1, max_length=64, description="Phone, meter, smartcard or account id."),

@@ -11,7 +11,8 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from billpay.catalog import repository as catalog_repo
-from billpay.catalog.service import Plan, PlanCache
+from billpay.catalog.cache import TTLCache
+from billpay.catalog.service import Plan
 from billpay.clients.service import AuthenticatedClient
 from billpay.config import Settings
 from billpay.customers.identifiers import InvalidIdentifier, check_customer_for, normalize_phone
@@ -44,16 +45,21 @@ class PaymentService:
         self,
         settings: Settings,
         providers: Mapping[ProviderName, BillProvider],
-        plans: PlanCache,
         funding: Mapping[FundingMethod, FundingSource] | None = None,
     ) -> None:
         self.settings = settings
         self.providers = providers
-        self.plans = plans
+        # Plans change only when the catalog syncs; a minute's staleness is harmless.
+        self.active_plans: TTLCache[str, Plan | None] = TTLCache(ttl_seconds=60.0)
+        self.any_plans: TTLCache[str, Plan | None] = TTLCache(ttl_seconds=60.0)
         self.funding: Mapping[FundingMethod, FundingSource] = funding or {}
 
     async def plan(self, session: AsyncSession, slug: str) -> Plan:
-        plan = await self.plans.get(slug, lambda s: catalog_repo.get_active(session, s))
+        async def load() -> Plan | None:
+            row = await catalog_repo.get_active(session, slug)
+            return Plan.from_row(row) if row else None
+
+        plan = await self.active_plans.get_or_load(slug, load)
         if plan is None:
             raise Unprocessable(
                 f"plan: no active plan named {slug!r}; list plans at /v1/billers/{{biller}}/plans",
@@ -62,10 +68,19 @@ class PaymentService:
             )
         return plan
 
+    def forget_plans(self) -> None:
+        """After a catalog sync: serve the new plans at once."""
+        self.active_plans.clear()
+        self.any_plans.clear()
+
     async def plan_or_none(self, session: AsyncSession, slug: str) -> Plan | None:
         """A payment's plan even if since deactivated: its provider codes are still needed."""
-        row = await catalog_repo.get_any(session, slug)
-        return Plan.from_row(row) if row else None
+
+        async def load() -> Plan | None:
+            row = await catalog_repo.get_any(session, slug)
+            return Plan.from_row(row) if row else None
+
+        return await self.any_plans.get_or_load(slug, load)
 
     async def create(
         self, session: AsyncSession, client: AuthenticatedClient, body: CreatePayment
@@ -77,7 +92,13 @@ class PaymentService:
             return _replay(existing, fingerprint), False
         source = self._funding_source(body.funding_method)
         plan = await self.plan(session, body.plan)
-        customer_id = _checked_customer(plan.bill_type, body.customer_id)
+        if body.biller is not None and body.biller != plan.biller:
+            raise Unprocessable(
+                f"plan: {plan.slug} belongs to biller {plan.biller!r}, not {body.biller!r}",
+                code="plan_biller_mismatch",
+                details={"field": "plan"},
+            )
+        customer_id = _checked_customer(plan.bill_type, body.customer_id, plan.biller)
         amount_kobo = self._checked_amount(plan, body.amount_kobo)
         phone = _payer_phone(plan.bill_type, customer_id, body.phone)
         customer_name = await self._verified_customer_name(plan, customer_id)
@@ -174,12 +195,11 @@ class PaymentService:
             f"created; awaiting {source.method} funds",
             "api",
         )
-        payment.funding_instructions = opened.instructions
-        payment.funding_expires_at = opened.expires_at
+        await session.refresh(payment)  # the UPDATE above expired updated_at
 
     async def check_customer(self, plan: Plan, customer_id: str) -> tuple[str, str | None]:
         """Shape check, then the provider's own lookup: the normalized id and the name."""
-        checked = _checked_customer(plan.bill_type, customer_id)
+        checked = _checked_customer(plan.bill_type, customer_id, plan.biller)
         return checked, await self._verified_customer_name(plan, checked)
 
     def _checked_amount(self, plan: Plan, amount_kobo: int | None) -> int:
@@ -268,9 +288,9 @@ def _replay(existing: Payment, fingerprint: str) -> Payment:
     return existing
 
 
-def _checked_customer(bill_type: BillType, customer_id: str) -> str:
+def _checked_customer(bill_type: BillType, customer_id: str, biller: str | None = None) -> str:
     try:
-        return check_customer_for(bill_type, customer_id)
+        return check_customer_for(bill_type, customer_id, biller)
     except InvalidIdentifier as exc:
         raise Unprocessable(exc.message, code=exc.code, details={"field": exc.field}) from exc
 

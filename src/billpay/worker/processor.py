@@ -106,18 +106,26 @@ class Processor:
                 await repo.release(session, payment.id, self.owner, None)
                 return None
             plan = await self.state.payments.plan_or_none(session, payment.plan)
+            if status is Status.PENDING:
+                # Attempts are created with the move to processing: a pending one has none.
+                return await self._start_attempt(session, payment, status, plan, tried=[])
             attempt = await repo.latest_attempt(session, payment.id)
             if attempt is not None and attempt.outcome in (IN_FLIGHT, Outcome.UNKNOWN.value):
                 return self._call_for(payment, attempt, plan, is_requery=True)
             if attempt is not None and attempt.outcome == NOT_SENT:
                 await repo.update_attempt(session, attempt.id, {"outcome": IN_FLIGHT})
                 return self._call_for(payment, attempt, plan, is_requery=False)
-            return await self._start_attempt(session, payment, status, plan)
+            tried = await self._tried(session, payment.id)
+            return await self._start_attempt(session, payment, status, plan, tried)
 
     async def _start_attempt(
-        self, session: AsyncSession, payment: Payment, status: Status, plan: Plan | None
+        self,
+        session: AsyncSession,
+        payment: Payment,
+        status: Status,
+        plan: Plan | None,
+        tried: list[ProviderName],
     ) -> Call | None:
-        tried = await self._tried(session, payment.id)
         route = self.state.routes.next_route(plan, tried)
         if plan is None or route is None:
             reason = (
