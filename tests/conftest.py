@@ -15,20 +15,21 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
-from billpay.sandbox.flutterwave.state import FlutterwaveSandboxState
-from billpay.sandbox.interswitch.state import InterswitchSandboxState
-from billpay.sandbox.paystack.state import PaystackSandboxState
-from billpay.sandbox.vtpass.state import VTpassSandboxState
 
 from billpay.app import create_app
 from billpay.catalog.service import sync as sync_catalog
 from billpay.clients.service import create_client, top_up
 from billpay.config import Settings
+from billpay.db.embedded import embedded_postgres
 from billpay.db.engine import asyncpg_dsn
 from billpay.db.migrate import upgrade
 from billpay.ledger.repository import ACCOUNT_IDS
 from billpay.sandbox.app import create_sandbox_app, sandbox_settings
+from billpay.sandbox.flutterwave.state import FlutterwaveSandboxState
+from billpay.sandbox.interswitch.state import InterswitchSandboxState
+from billpay.sandbox.paystack.state import PaystackSandboxState
 from billpay.sandbox.server import ThreadedServer
+from billpay.sandbox.vtpass.state import VTpassSandboxState
 from billpay.state import AppState
 from billpay.worker.runner import Worker
 
@@ -52,12 +53,13 @@ def _admin_url() -> str | None:
 def database_url() -> Iterator[str]:
     admin = _admin_url()
     if admin is None:
-        from billpay.db.embedded import start_embedded_postgres
-
         with tempfile.TemporaryDirectory(prefix="billpay-test-") as data_dir:
-            url = start_embedded_postgres(Path(data_dir))
-            upgrade(url)
-            yield url
+            server = embedded_postgres(Path(data_dir))
+            try:
+                upgrade(server.url)
+                yield server.url
+            finally:
+                server.stop()  # before its folder is deleted, or it outlives the tests
         return
     name = f"billpay_test_{uuid.uuid4().hex[:10]}"
     asyncio.run(_admin(admin, f'CREATE DATABASE "{name}"'))
