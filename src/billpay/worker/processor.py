@@ -51,10 +51,15 @@ ACTOR = "worker"
 
 @dataclass(frozen=True)
 class Call:
-    """A provider call to make outside any transaction."""
+    """A provider call to make outside any transaction.
 
-    payment_id: uuid.UUID
-    attempt_id: uuid.UUID
+    ``payment`` and ``attempt`` are the rows as read when the call was prepared; every write
+    that depends on them is conditional (``lifecycle.transition``), so a concurrent change by
+    a webhook or an operator is detected, not overwritten.
+    """
+
+    payment: Payment
+    attempt: PaymentAttempt
     provider: BillProvider
     request: VendRequest
     is_requery: bool
@@ -137,20 +142,18 @@ class Processor:
             return None
         choice = route.choice
         provider = self.state.providers[choice.provider]
-        reference = provider.new_reference(datetime.now(UTC))
-        attempt_id = uuid.uuid4()
-        await repo.insert_attempt(
-            session,
-            {
-                "id": attempt_id,
-                "payment_id": payment.id,
-                "number": len(tried) + 1,
-                "provider": choice.provider.value,
-                "provider_reference": reference,
-                "route_reason": choice.reason,
-                "outcome": IN_FLIGHT,
-            },
+        attempt = PaymentAttempt(
+            id=uuid.uuid4(),
+            payment_id=payment.id,
+            number=len(tried) + 1,
+            provider=choice.provider.value,
+            provider_reference=provider.new_reference(datetime.now(UTC)),
+            route_reason=choice.reason,
+            outcome=IN_FLIGHT,
+            sends=0,
+            requeries=0,
         )
+        await repo.insert_attempt(session, _columns(attempt))
         fields = {"provider": choice.provider.value}
         if status is Status.PENDING:
             await transition(
@@ -164,71 +167,41 @@ class Processor:
             )
         else:
             await payments_repo.set_fields(session, payment.id, fields)
-        request = _vend_request(payment, choice.meta, reference)
-        return Call(payment.id, attempt_id, provider, request, False, route.permit)
+        request = _vend_request(payment, choice.meta, attempt.provider_reference)
+        return Call(payment, attempt, provider, request, False, route.permit)
 
     def _call_for(
         self, payment: Payment, attempt: PaymentAttempt, plan: Plan | None, is_requery: bool
     ) -> Call:
         provider = self.state.providers[ProviderName(attempt.provider)]
         request = vend_request_for(payment, plan, attempt)
-        return Call(payment.id, attempt.id, provider, request, is_requery)
+        return Call(payment, attempt, provider, request, is_requery)
 
     async def _apply(self, call: Call, result: VendResult, latency_ms: int) -> bool:
         """Record the answer and move the payment. True when another call should follow now."""
         self.state.routes.record(call.permit, result.outcome)
+        evidence = _evidence(call, result, latency_ms)
         try:
             async with self.state.unit_of_work() as session:
-                payment = await payments_repo.get(session, call.payment_id)
-                assert payment is not None
-                attempt = await session.get(PaymentAttempt, call.attempt_id, populate_existing=True)
-                assert attempt is not None
-                await self._record(session, attempt, call, result, latency_ms)
-                if payment.status != Status.PROCESSING.value:
-                    # Someone else (webhook, operator) settled it meanwhile: evidence kept, done.
-                    await repo.release(session, payment.id, self.owner, None)
-                    return False
-                return await self._decide(session, payment, attempt, call, result)
+                again = await self._decide(session, call, result, evidence)
+                await repo.update_attempt(session, call.attempt.id, evidence)
+                return again
         except StaleTransition:
+            # A webhook or an operator settled the payment meanwhile: keep the evidence only.
             log.info("payment_moved_concurrently")
+            async with self.state.unit_of_work() as session:
+                await repo.update_attempt(session, call.attempt.id, evidence)
+                await repo.release(session, call.payment.id, self.owner, None)
             return False
 
-    async def _record(
-        self,
-        session: AsyncSession,
-        attempt: PaymentAttempt,
-        call: Call,
-        result: VendResult,
-        latency_ms: int,
-    ) -> None:
-        counter = "requeries" if call.is_requery else "sends"
-        await repo.update_attempt(
-            session,
-            attempt.id,
-            {
-                counter: getattr(attempt, counter) + 1,
-                "provider_status": result.provider_status[:100],
-                "provider_transaction_id": result.provider_transaction_id
-                or attempt.provider_transaction_id,
-                "last_error": (result.message or None) and result.message[:500],
-                "request": _json_safe(result.request) or attempt.request,
-                "response": _json_safe(result.response)
-                or ({"raw_text": result.raw_text} if result.raw_text else attempt.response),
-                "last_latency_ms": latency_ms,
-            },
-        )
-
     async def _decide(
-        self,
-        session: AsyncSession,
-        payment: Payment,
-        attempt: PaymentAttempt,
-        call: Call,
-        result: VendResult,
+        self, session: AsyncSession, call: Call, result: VendResult, evidence: dict[str, Any]
     ) -> bool:
+        """Move the payment for this answer; ``evidence`` gets the attempt's new outcome."""
+        payment = call.payment
         provider = call.provider.name.value
         if result.outcome is Outcome.SUCCEEDED:
-            await _finish_attempt(session, attempt, Outcome.SUCCEEDED.value)
+            evidence.update(outcome=Outcome.SUCCEEDED.value, finished_at=datetime.now(UTC))
             await settlement.mark_paid(
                 session,
                 payment,
@@ -243,38 +216,31 @@ class Processor:
             await repo.release(session, payment.id, self.owner, None)
             return False
         if result.outcome is Outcome.UNKNOWN and not result.sent and not call.is_requery:
-            return await self._not_sent(session, payment, attempt)
+            return await self._not_sent(session, call, evidence)
         if result.outcome is Outcome.UNKNOWN:
-            await self._still_unknown(session, payment, attempt, call, result)
+            await self._still_unknown(session, call, result, evidence)
             return False
-        await _finish_attempt(session, attempt, Outcome.FAILED.value)
+        evidence.update(outcome=Outcome.FAILED.value, finished_at=datetime.now(UTC))
         return await self._after_definite_failure(session, payment, provider, result.message)
 
-    async def _not_sent(
-        self, session: AsyncSession, payment: Payment, attempt: PaymentAttempt
-    ) -> bool:
+    async def _not_sent(self, session: AsyncSession, call: Call, evidence: dict[str, Any]) -> bool:
         """Connection refused before sending: retry the same reference, then give up on it."""
-        sends = attempt.sends + 1
+        sends = call.attempt.sends + 1
         if sends >= self.settings.max_retries:
-            await _finish_attempt(session, attempt, Outcome.FAILED.value)
+            evidence.update(outcome=Outcome.FAILED.value, finished_at=datetime.now(UTC))
             return await self._after_definite_failure(
-                session, payment, attempt.provider, f"unreachable after {sends} tries"
+                session, call.payment, call.attempt.provider, f"unreachable after {sends} tries"
             )
-        await repo.update_attempt(session, attempt.id, {"outcome": NOT_SENT})
-        await repo.release(session, payment.id, self.owner, self._due_after(sends - 1))
+        evidence["outcome"] = NOT_SENT
+        await repo.release(session, call.payment.id, self.owner, self._due_after(sends - 1))
         return False
 
     async def _still_unknown(
-        self,
-        session: AsyncSession,
-        payment: Payment,
-        attempt: PaymentAttempt,
-        call: Call,
-        result: VendResult,
+        self, session: AsyncSession, call: Call, result: VendResult, evidence: dict[str, Any]
     ) -> None:
-        await repo.update_attempt(session, attempt.id, {"outcome": Outcome.UNKNOWN.value})
-        now = datetime.now(UTC)
-        if payment.deadline_at is not None and now >= payment.deadline_at:
+        payment, attempt = call.payment, call.attempt
+        evidence["outcome"] = Outcome.UNKNOWN.value
+        if payment.deadline_at is not None and datetime.now(UTC) >= payment.deadline_at:
             await settlement.send_to_review(
                 session,
                 payment,
@@ -301,7 +267,7 @@ class Processor:
             await payments_repo.set_fields(session, payment.id, {"next_run_at": datetime.now(UTC)})
             return True
         await self._refund(
-            session, payment, Status(payment.status), f"{provider} failed: {message}"[:500]
+            session, payment, Status.PROCESSING, f"{provider} failed: {message}"[:500]
         )
         return False
 
@@ -320,10 +286,38 @@ class Processor:
         return datetime.now(UTC) + timedelta(seconds=delay)
 
 
-async def _finish_attempt(session: AsyncSession, attempt: PaymentAttempt, outcome: str) -> None:
-    await repo.update_attempt(
-        session, attempt.id, {"outcome": outcome, "finished_at": datetime.now(UTC)}
+def _evidence(call: Call, result: VendResult, latency_ms: int) -> dict[str, Any]:
+    """The attempt's columns that record this answer (secrets already masked by the connector)."""
+    attempt = call.attempt
+    counter = "requeries" if call.is_requery else "sends"
+    response = _json_safe(result.response) or (
+        {"raw_text": result.raw_text} if result.raw_text else attempt.response
     )
+    return {
+        counter: getattr(attempt, counter) + 1,
+        "provider_status": result.provider_status[:100],
+        "provider_transaction_id": result.provider_transaction_id
+        or attempt.provider_transaction_id,
+        "last_error": (result.message or None) and result.message[:500],
+        "request": _json_safe(result.request) or attempt.request,
+        "response": response,
+        "last_latency_ms": latency_ms,
+    }
+
+
+def _columns(attempt: PaymentAttempt) -> dict[str, Any]:
+    return {
+        column: getattr(attempt, column)
+        for column in (
+            "id",
+            "payment_id",
+            "number",
+            "provider",
+            "provider_reference",
+            "route_reason",
+            "outcome",
+        )
+    }
 
 
 def vend_request_for(payment: Payment, plan: Plan | None, attempt: PaymentAttempt) -> VendRequest:
