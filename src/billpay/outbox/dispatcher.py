@@ -1,0 +1,254 @@
+"""The outbox dispatcher: delivers client webhooks and payer emails/SMS, away from the payment path.
+
+It claims due messages under a lease (``FOR UPDATE SKIP LOCKED``, any number of dispatchers),
+in per-payment order, sends them concurrently, logs every try in ``outbox_attempts`` and
+reschedules failures on the backoff schedule until the 24-hour window is spent. Enqueueing
+wakes it through ``LISTEN``; polling is only the fallback. It never reads or locks payments.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+from collections.abc import Awaitable, Mapping
+from typing import Any
+
+import asyncpg
+import httpx
+import structlog
+from structlog.typing import FilteringBoundLogger
+
+from billpay.db.engine import asyncpg_dsn
+from billpay.notifications import (
+    EmailSender,
+    NoticeOutcome,
+    NotificationSettings,
+    PaymentNotice,
+    PermanentNotificationError,
+    RetryableNotificationError,
+    SmsSender,
+    render_email,
+    render_sms,
+)
+from billpay.outbox import repository as repo
+from billpay.outbox import service
+from billpay.outbox.repository import OUTBOX_CHANNEL, ClaimedMessage
+from billpay.outbox.schemas import Channel, DeliveryStatus
+from billpay.outbox.service import RetrySchedule, TryResult
+from billpay.providers.base import BillType
+from billpay.state import AppState
+from billpay.webhooks.backoff import next_attempt_at
+from billpay.webhooks.signing import SIGNATURE_HEADER, signature_header
+
+log = structlog.get_logger(__name__)
+
+WEBHOOK_TIMEOUT_SECONDS = 10.0
+# One try of any channel is cut off here, well inside the lease, so a message is never held
+# by two dispatchers at once (the lease lapses only when a dispatcher died mid-try).
+TRY_DEADLINE_SECONDS = 120.0
+LEASE_SECONDS = 300.0
+USER_AGENT = "billpay-webhooks/1"
+
+
+def encode_body(body: Mapping[str, Any]) -> bytes:
+    """The exact bytes sent and signed; the same for every try and replay of a message."""
+    return json.dumps(body, separators=(",", ":"), sort_keys=True, ensure_ascii=False).encode()
+
+
+def notice_from_body(body: Mapping[str, Any]) -> PaymentNotice:
+    """A payer notice from the JSON the enqueue statement stored (its keys are the fields)."""
+    return PaymentNotice(
+        **{
+            **body,
+            "outcome": NoticeOutcome(body["outcome"]),
+            "bill_type": BillType(body["bill_type"]),
+        }
+    )
+
+
+async def _notification_result(send: Awaitable[object]) -> TryResult:
+    try:
+        await send
+    except PermanentNotificationError as exc:
+        return TryResult(delivered=False, error=str(exc), final=True)
+    except RetryableNotificationError as exc:
+        return TryResult(delivered=False, error=str(exc))
+    return TryResult(delivered=True)
+
+
+# A channel this deployment does not use: given up at once, quietly (replayable if turned on).
+_EMAIL_OFF = TryResult(
+    delivered=False, error="email is not configured (SMTP_HOST, SMTP_FROM)", final=True
+)
+_SMS_OFF = TryResult(
+    delivered=False, error="SMS is not configured (SMS_WEBHOOK_URL, SMS_WEBHOOK_TOKEN)", final=True
+)
+
+
+def _log_result(
+    bound: FilteringBoundLogger, result: TryResult, status: DeliveryStatus | None, duration_ms: int
+) -> None:
+    details = {"status_code": result.status_code, "duration_ms": duration_ms}
+    if status is None:
+        bound.info("outbox_claim_lapsed", delivered=result.delivered, **details)
+    elif status is DeliveryStatus.DELIVERED:
+        bound.info("outbox_delivered", **details)
+    elif result in (_EMAIL_OFF, _SMS_OFF):
+        bound.info("outbox_channel_off", error=result.error)
+    else:
+        bound.warning("outbox_try_failed", status=status, error=result.error, **details)
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        state: AppState,
+        notifications: NotificationSettings | None = None,
+        retry_at: RetrySchedule = next_attempt_at,
+    ) -> None:
+        self.state = state
+        self.settings = state.settings
+        self.retry_at = retry_at
+        notifications = notifications or NotificationSettings()
+        self.email = EmailSender(notifications) if notifications.email_enabled else None
+        self.sms = SmsSender(notifications) if notifications.sms_enabled else None
+        self.http = httpx.AsyncClient(timeout=WEBHOOK_TIMEOUT_SECONDS, follow_redirects=False)
+        self._wake = asyncio.Event()
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def wake(self, *_: Any) -> None:
+        self._wake.set()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        listener = await asyncpg.connect(asyncpg_dsn(self.state.database_url))
+        await listener.add_listener(OUTBOX_CHANNEL, self.wake)
+        log.info("outbox_dispatcher_started")
+        try:
+            while not stop.is_set():
+                try:
+                    if await self._claim_and_spawn():
+                        continue  # more may be due right now
+                    await self._idle(stop, await self._seconds_to_wait())
+                except Exception:  # the database is away: messages wait in it, try later
+                    log.exception("outbox_dispatch_failed")
+                    await self._idle(stop, self.settings.poll_interval_seconds)
+        finally:
+            await listener.close()
+            if self._tasks:  # let tries in flight finish and be recorded
+                await asyncio.gather(*self._tasks, return_exceptions=True)
+            await self.http.aclose()
+            if self.sms is not None:
+                await self.sms.aclose()
+            log.info("outbox_dispatcher_stopped")
+
+    async def _claim_and_spawn(self) -> bool:
+        free = self.settings.worker_concurrency - len(self._tasks)
+        if free <= 0:
+            return False
+        wanted = min(self.settings.batch_size, free)
+        async with self.state.unit_of_work() as session:
+            claimed = await repo.claim_due(session, uuid.uuid4(), wanted, LEASE_SECONDS)
+        for message in claimed:
+            task = asyncio.create_task(self._deliver(message))
+            self._tasks.add(task)
+            task.add_done_callback(self._task_done)
+        return len(claimed) == wanted
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        self._wake.set()  # a slot opened, and the payment's next message may be free now
+
+    async def _seconds_to_wait(self) -> float:
+        """Until the next message falls due, at most the poll interval (a wake-up cuts it short)."""
+        timeout = self.settings.poll_interval_seconds
+        if len(self._tasks) >= self.settings.worker_concurrency:
+            return timeout  # full: a finishing try wakes the loop
+        async with self.state.unit_of_work() as session:
+            next_due = await repo.seconds_until_next_due(session)
+        return timeout if next_due is None else min(timeout, next_due + 0.001)
+
+    async def _idle(self, stop: asyncio.Event, timeout: float) -> None:
+        stopper = asyncio.create_task(stop.wait())
+        waker = asyncio.create_task(self._wake.wait())
+        await asyncio.wait({stopper, waker}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        stopper.cancel()
+        waker.cancel()
+        self._wake.clear()
+
+    async def _deliver(self, message: ClaimedMessage) -> None:
+        bound = log.bind(
+            message_id=message.id,
+            payment_id=str(message.payment_id),
+            channel=message.channel,
+            event_type=message.event_type,
+            attempt=message.attempt,
+        )
+        started = time.monotonic()
+        result = await self._try(message, bound)
+        duration_ms = round((time.monotonic() - started) * 1000)
+        try:
+            async with self.state.unit_of_work() as session:
+                status = await service.record_try(
+                    session, message, result, duration_ms, self.retry_at
+                )
+        except Exception:  # unrecorded: the lease lapses and the message is tried again
+            bound.exception("outbox_record_failed")
+            return
+        _log_result(bound, result, status, duration_ms)
+
+    async def _try(self, message: ClaimedMessage, bound: FilteringBoundLogger) -> TryResult:
+        try:
+            async with asyncio.timeout(TRY_DEADLINE_SECONDS):
+                return await self._send(message)
+        except TimeoutError:
+            return TryResult(delivered=False, error=f"no result in {TRY_DEADLINE_SECONDS:.0f} s")
+        except Exception as exc:  # a bug must not lose the message: retried, then replayable
+            bound.error("outbox_send_crashed", error_type=type(exc).__name__)
+            return TryResult(delivered=False, error=f"internal error ({type(exc).__name__})")
+
+    async def _send(self, message: ClaimedMessage) -> TryResult:
+        match message.channel:
+            case Channel.WEBHOOK:
+                return await self._send_webhook(message)
+            case Channel.EMAIL:
+                if self.email is None:
+                    return _EMAIL_OFF
+                email = render_email(notice_from_body(message.body))
+                return await _notification_result(
+                    self.email.send(message.destination, email, message.idempotency_key)
+                )
+            case Channel.SMS:
+                if self.sms is None:
+                    return _SMS_OFF
+                text = render_sms(notice_from_body(message.body))
+                return await _notification_result(
+                    self.sms.send(message.destination, text, message.idempotency_key)
+                )
+        raise ValueError(f"unknown outbox channel {message.channel!r}")
+
+    async def _send_webhook(self, message: ClaimedMessage) -> TryResult:
+        if not message.signing_secrets:
+            return TryResult(delivered=False, error="the client has no webhook secret", final=True)
+        body = encode_body(message.body)
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": USER_AGENT,
+            SIGNATURE_HEADER: signature_header(body, message.signing_secrets, int(time.time())),
+        }
+        try:
+            response = await self.http.post(message.destination, content=body, headers=headers)
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
+            # The exception's text may quote the URL (and a token in its query): name only.
+            return TryResult(delivered=False, error=f"no answer ({type(exc).__name__})")
+        if response.is_success:
+            return TryResult(delivered=True, status_code=response.status_code)
+        return TryResult(
+            delivered=False, status_code=response.status_code, error=f"HTTP {response.status_code}"
+        )
+
+
+async def run_dispatcher(state: AppState, stop: asyncio.Event) -> None:
+    """Deliver the outbox until ``stop`` is set (started next to the worker)."""
+    await Dispatcher(state).run(stop)

@@ -1,0 +1,392 @@
+"""SQL of the outbox: enqueue in the payment's transaction, claim under a lease, record tries."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+from typing import Any
+
+from sqlalchemy import (
+    ARRAY,
+    BigInteger,
+    DateTime,
+    String,
+    Text,
+    bindparam,
+    case,
+    cast,
+    func,
+    literal_column,
+    select,
+    text,
+    true,
+    update,
+)
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql import Select
+from sqlalchemy.sql.elements import ColumnElement
+
+from billpay.models import BillerPlan, Client, OutboxAttempt, OutboxMessage, Payment
+
+OUTBOX_CHANNEL = "billpay_outbox"
+# How the API writes datetimes (pydantic, UTC): 2026-02-18T10:15:02.123456Z
+_ISO_UTC = 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'
+
+
+def _iso_utc(value: ColumnElement[Any]) -> ColumnElement[str]:
+    return func.to_char(func.timezone("UTC", value), _ISO_UTC)
+
+
+def _key(name: str) -> ColumnElement[str]:
+    assert name.isidentifier()  # our own field names, never input
+    return literal_column(f"'{name}'", Text)
+
+
+def _object(pairs: Sequence[tuple[str, Any]]) -> ColumnElement[Any]:
+    """``jsonb_build_object`` of (key, SQL expression) pairs."""
+    return func.jsonb_build_object(*(part for name, value in pairs for part in (_key(name), value)))
+
+
+def _json_value(column: ColumnElement[Any]) -> ColumnElement[Any]:
+    return _iso_utc(column) if isinstance(column.type, DateTime) else column
+
+
+def _payment_json() -> ColumnElement[Any]:
+    """The payment exactly as ``GET /v1/payments/{id}`` shows it (its ``PaymentOut`` fields)."""
+    # Imported here: payments.schemas → lifecycle → outbox would otherwise be an import cycle.
+    from billpay.payments.schemas import PaymentOut
+
+    columns = Payment.__table__.c
+    fields = [name for name in PaymentOut.model_fields if name != "events"]
+    return _object([(name, _json_value(columns[name])) for name in fields])
+
+
+def _notice_json(to_status: ColumnElement[str]) -> ColumnElement[Any]:
+    """What a payer message needs (``PaymentNotice`` fields); the token only when paid."""
+    biller_name = (
+        select(BillerPlan.biller_name).where(BillerPlan.slug == Payment.plan).scalar_subquery()
+    )
+    return _object(
+        [
+            ("outcome", to_status),
+            ("bill_type", Payment.bill_type),
+            ("biller_name", func.coalesce(biller_name, Payment.biller)),
+            ("customer_id", Payment.customer_id),
+            ("amount_kobo", Payment.amount_kobo),
+            ("total_kobo", Payment.total_kobo),
+            ("payment_short_id", Payment.short_id),
+            ("plan_name", Payment.plan_name),
+            ("failure_reason", Payment.failure_reason),
+            ("token", case((to_status == "paid", Payment.token))),
+            ("units", Payment.units),
+            ("validity_days", Payment.validity_days),
+            ("refund_kobo", case((to_status == "refunded", Payment.total_kobo))),
+        ]
+    )
+
+
+@cache
+def _enqueue_statement() -> Select[tuple[None]]:
+    """One statement: the messages of one payment event, then a wake-up if any was new.
+
+    ``:channels``/``:keys`` say which channels this status change concerns; a channel without
+    a destination (no webhook URL, no payer email) gets no row. The event JSON is built here,
+    from the payment row as this transaction sees it: the payment as it was at that change.
+    """
+    to_status = bindparam("to_status", type_=String)
+    event_id = bindparam("event_id", type_=BigInteger)
+    channels = (
+        func.unnest(
+            bindparam("channels", type_=ARRAY(String)), bindparam("keys", type_=ARRAY(String))
+        )
+        .table_valued("channel", "key")
+        .render_derived(name="ch")
+    )
+    channel = channels.c.channel
+    destination = case(
+        (channel == "webhook", Client.webhook_url),
+        (channel == "email", Payment.email),
+        else_=Payment.phone,
+    )
+    event = _object(
+        [
+            ("id", func.concat("evt_", cast(event_id, Text))),
+            ("type", func.concat("payment.", to_status)),
+            ("created_at", _iso_utc(func.now())),
+            ("data", _object([("payment", _payment_json())])),
+        ]
+    )
+    rows = (
+        select(
+            channel,
+            Payment.id,
+            Payment.client_id,
+            event_id,
+            func.concat("payment.", to_status),
+            destination,
+            case((channel == "webhook", event), else_=_notice_json(to_status)),
+            channels.c.key,
+            func.now(),
+        )
+        .select_from(Payment)
+        .join(Client, Client.id == Payment.client_id)
+        .join(channels, true())
+        .where(Payment.id == bindparam("payment_id"), destination.is_not(None))
+    )
+    inserted = (
+        pg_insert(OutboxMessage)
+        .from_select(
+            [
+                "channel",
+                "payment_id",
+                "client_id",
+                "event_id",
+                "event_type",
+                "destination",
+                "body",
+                "idempotency_key",
+                "next_attempt_at",
+            ],
+            rows,
+        )
+        .on_conflict_do_nothing(index_elements=["idempotency_key"])
+        .returning(OutboxMessage.id)
+        .cte("inserted")
+    )
+    return select(func.pg_notify(OUTBOX_CHANNEL, "")).select_from(inserted).limit(1)
+
+
+async def insert_for_event(
+    session: AsyncSession,
+    payment_id: uuid.UUID,
+    event_id: int,
+    to_status: str,
+    channels: Sequence[str],
+    keys: Sequence[str],
+) -> None:
+    await session.execute(
+        _enqueue_statement(),
+        {
+            "payment_id": payment_id,
+            "event_id": event_id,
+            "to_status": to_status,
+            "channels": list(channels),
+            "keys": list(keys),
+        },
+    )
+
+
+@dataclass(frozen=True)
+class ClaimedMessage:
+    """A message a dispatcher holds until ``claim_id`` is released by recording a result."""
+
+    id: int
+    claim_id: uuid.UUID
+    channel: str
+    payment_id: uuid.UUID
+    event_type: str
+    destination: str
+    body: dict[str, Any]
+    idempotency_key: str
+    attempt: int  # this try's number in the current delivery round, from 1
+    first_attempt_at: datetime
+    signing_secrets: tuple[str, ...]  # the client's current then previous webhook secret
+
+
+# A message is claimable when due and when no earlier message of its payment on its channel
+# is still pending: a payment's events reach each destination in order.
+_CLAIM = text(
+    """
+    UPDATE outbox_messages AS m
+    SET claim_id = :claim_id,
+        attempts = m.attempts + 1,
+        first_attempt_at = coalesce(m.first_attempt_at, now()),
+        next_attempt_at = now() + make_interval(secs => :lease_seconds)
+    FROM (
+        SELECT o.id FROM outbox_messages AS o
+        WHERE o.status = 'pending' AND o.next_attempt_at <= now()
+          AND NOT EXISTS (
+              SELECT 1 FROM outbox_messages AS earlier
+              WHERE earlier.payment_id = o.payment_id AND earlier.channel = o.channel
+                AND earlier.status = 'pending' AND earlier.id < o.id
+          )
+        ORDER BY o.next_attempt_at
+        LIMIT :limit
+        FOR UPDATE OF o SKIP LOCKED
+    ) AS due, clients AS c
+    WHERE m.id = due.id AND c.id = m.client_id
+    RETURNING m.id, m.channel, m.payment_id, m.event_type, m.destination, m.body,
+              m.idempotency_key, m.attempts, m.first_attempt_at,
+              c.webhook_secret, c.webhook_secret_previous
+    """
+)
+
+_SECONDS_UNTIL_NEXT_DUE = text(
+    """
+    SELECT extract(epoch FROM min(o.next_attempt_at) - now())
+    FROM outbox_messages AS o
+    WHERE o.status = 'pending'
+      AND NOT EXISTS (
+          SELECT 1 FROM outbox_messages AS earlier
+          WHERE earlier.payment_id = o.payment_id AND earlier.channel = o.channel
+            AND earlier.status = 'pending' AND earlier.id < o.id
+      )
+    """
+)
+
+
+async def claim_due(
+    session: AsyncSession, claim_id: uuid.UUID, limit: int, lease_seconds: float
+) -> list[ClaimedMessage]:
+    """Lease up to ``limit`` due messages; two dispatchers never hold the same one."""
+    rows = await session.execute(
+        _CLAIM, {"claim_id": claim_id, "limit": limit, "lease_seconds": lease_seconds}
+    )
+    return [
+        ClaimedMessage(
+            id=row.id,
+            claim_id=claim_id,
+            channel=row.channel,
+            payment_id=row.payment_id,
+            event_type=row.event_type,
+            destination=row.destination,
+            body=row.body,
+            idempotency_key=row.idempotency_key,
+            attempt=row.attempts,
+            first_attempt_at=row.first_attempt_at,
+            signing_secrets=tuple(
+                secret for secret in (row.webhook_secret, row.webhook_secret_previous) if secret
+            ),
+        )
+        for row in rows
+    ]
+
+
+async def seconds_until_next_due(session: AsyncSession) -> float | None:
+    """How long until a message that may be sent now falls due (a live lease counts)."""
+    value = await session.scalar(_SECONDS_UNTIL_NEXT_DUE)
+    return None if value is None else max(0.0, float(value))
+
+
+async def log_attempt(
+    session: AsyncSession,
+    message_id: int,
+    status_code: int | None,
+    error: str | None,
+    duration_ms: int,
+) -> None:
+    await session.execute(
+        pg_insert(OutboxAttempt).values(
+            message_id=message_id,
+            status_code=status_code,
+            error=error,
+            duration_ms=duration_ms,
+        )
+    )
+
+
+async def release(
+    session: AsyncSession, message_id: int, claim_id: uuid.UUID, values: dict[str, Any]
+) -> bool:
+    """Record a try's result, only if the claim still holds (a lapsed lease was re-claimed)."""
+    result = await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id, OutboxMessage.claim_id == claim_id)
+        .values(claim_id=None, **values)
+        .returning(OutboxMessage.id)
+    )
+    return result.scalar_one_or_none() is not None
+
+
+async def get_for_update(
+    session: AsyncSession, message_id: int, client_id: uuid.UUID | None
+) -> OutboxMessage | None:
+    query = select(OutboxMessage).where(OutboxMessage.id == message_id)
+    if client_id is not None:
+        query = query.where(OutboxMessage.client_id == client_id)
+    return await session.scalar(query.with_for_update().execution_options(populate_existing=True))
+
+
+async def set_fields(session: AsyncSession, message_id: int, values: dict[str, Any]) -> None:
+    await session.execute(
+        update(OutboxMessage).where(OutboxMessage.id == message_id).values(**values)
+    )
+
+
+async def list_messages(
+    session: AsyncSession,
+    *,
+    client_id: uuid.UUID | None,
+    channel: str | None,
+    payment_id: uuid.UUID | None,
+    status: str | None,
+    before_id: int | None,
+    limit: int,
+) -> list[OutboxMessage]:
+    """Newest first, keyset-paginated on id."""
+    query = select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(limit)
+    for column, value in (
+        (OutboxMessage.client_id, client_id),
+        (OutboxMessage.channel, channel),
+        (OutboxMessage.payment_id, payment_id),
+        (OutboxMessage.status, status),
+    ):
+        if value is not None:
+            query = query.where(column == value)
+    if before_id is not None:
+        query = query.where(OutboxMessage.id < before_id)
+    return list((await session.scalars(query)).all())
+
+
+async def attempts_of(
+    session: AsyncSession, message_ids: Sequence[int]
+) -> dict[int, list[OutboxAttempt]]:
+    """Each message's tries, oldest first."""
+    rows = await session.scalars(
+        select(OutboxAttempt)
+        .where(OutboxAttempt.message_id.in_(message_ids))
+        .order_by(OutboxAttempt.id)
+    )
+    attempts: dict[int, list[OutboxAttempt]] = {message_id: [] for message_id in message_ids}
+    for attempt in rows:
+        attempts[attempt.message_id].append(attempt)
+    return attempts
+
+
+async def wake_dispatchers(session: AsyncSession) -> None:
+    """Delivered to listening dispatchers when the surrounding transaction commits."""
+    await session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": OUTBOX_CHANNEL})
+
+
+async def client_webhook(session: AsyncSession, client_id: uuid.UUID) -> Client | None:
+    return await session.scalar(
+        select(Client)
+        .where(Client.id == client_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+
+
+async def set_client_webhook(
+    session: AsyncSession, client_id: uuid.UUID, values: dict[str, Any]
+) -> None:
+    await session.execute(update(Client).where(Client.id == client_id).values(**values))
+
+
+async def redirect_pending_webhooks(
+    session: AsyncSession, client_id: uuid.UUID, webhook_url: str
+) -> None:
+    """Undelivered webhooks go to the client's new URL, not on failing at the old one."""
+    await session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.client_id == client_id,
+            OutboxMessage.channel == "webhook",
+            OutboxMessage.status == "pending",
+        )
+        .values(destination=webhook_url)
+    )

@@ -1,0 +1,230 @@
+"""Outbox rules: what a status change owes whom, how a try's result is recorded, replay, and
+the client's webhook settings. Runs in the caller's transaction; never commits."""
+
+from __future__ import annotations
+
+import base64
+import secrets
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from billpay.errors import Conflict, NotFound, Unprocessable
+from billpay.models import OutboxAttempt, OutboxMessage
+from billpay.notifications.templates import NoticeOutcome
+from billpay.outbox import repository as repo
+from billpay.outbox.repository import ClaimedMessage
+from billpay.outbox.schemas import Channel, DeliveryStatus, WebhookSettingsUpdate
+from billpay.redact import mask_text
+
+if TYPE_CHECKING:
+    from billpay.payments.lifecycle import Status
+
+# The statuses a payer is told about: exactly those with a payer template.
+PAYER_OUTCOMES = frozenset(outcome.value for outcome in NoticeOutcome)
+_NOTICE_CHANNELS = (Channel.EMAIL, Channel.SMS)
+
+RetrySchedule = Callable[[int, datetime, datetime], datetime | None]
+
+
+def idempotency_key(channel: Channel, payment_id: uuid.UUID, event_id: int, to_status: str) -> str:
+    """One webhook per event; one payer message per channel and outcome, ever."""
+    if channel is Channel.WEBHOOK:
+        return f"webhook:{event_id}"
+    return f"{channel.value}:{payment_id}:{to_status}"
+
+
+async def enqueue_for_event(
+    session: AsyncSession, payment_id: uuid.UUID, event_id: int, to_status: Status
+) -> None:
+    """Queue the webhook (and, for a payer outcome, the email and SMS) of one status change.
+
+    One statement in the change's own transaction: the messages exist if and only if the
+    change does, and a committed change wakes the dispatchers.
+    """
+    channels = [Channel.WEBHOOK]
+    if to_status.value in PAYER_OUTCOMES:
+        channels.extend(_NOTICE_CHANNELS)
+    await repo.insert_for_event(
+        session,
+        payment_id,
+        event_id,
+        to_status.value,
+        [channel.value for channel in channels],
+        [idempotency_key(channel, payment_id, event_id, to_status.value) for channel in channels],
+    )
+
+
+@dataclass(frozen=True)
+class TryResult:
+    """How one delivery try went. ``final`` failures are not retried (replay still works)."""
+
+    delivered: bool
+    status_code: int | None = None
+    error: str | None = None
+    final: bool = False
+
+
+async def record_try(
+    session: AsyncSession,
+    message: ClaimedMessage,
+    result: TryResult,
+    duration_ms: int,
+    retry_at: RetrySchedule,
+) -> DeliveryStatus | None:
+    """Log the try and move the message on: delivered, retried later, or given up.
+
+    None when the claim had lapsed and another dispatcher holds the message now.
+    """
+    error = mask_text(result.error)[:500] if result.error else None
+    await repo.log_attempt(session, message.id, result.status_code, error, duration_ms)
+    now = datetime.now(UTC)
+    retry = None
+    if result.delivered:
+        status = DeliveryStatus.DELIVERED
+    else:
+        retry = None if result.final else retry_at(message.attempt, message.first_attempt_at, now)
+        status = DeliveryStatus.PENDING if retry else DeliveryStatus.FAILED
+    values = {
+        "status": status,
+        "next_attempt_at": retry,
+        "delivered_at": now if result.delivered else None,
+        "last_error": error,
+    }
+    released = await repo.release(session, message.id, message.claim_id, values)
+    return status if released else None
+
+
+async def replay(
+    session: AsyncSession, message_id: int, client_id: uuid.UUID | None = None
+) -> tuple[OutboxMessage, list[OutboxAttempt]]:
+    """Send a message again as soon as possible: same event id, same body.
+
+    A settled message starts a new delivery round (a fresh 24-hour window); a waiting one is
+    brought forward; one being sent right now is left to finish. A payer notification that
+    was delivered is not sent twice: payers hear once per outcome.
+    """
+    message = await repo.get_for_update(session, message_id, client_id)
+    if message is None or (client_id is not None and message.channel != Channel.WEBHOOK):
+        raise NotFound(f"no delivery {message_id}")
+    if message.status == DeliveryStatus.PENDING:
+        if message.claim_id is None:
+            await repo.set_fields(session, message.id, {"next_attempt_at": datetime.now(UTC)})
+    elif message.channel != Channel.WEBHOOK and message.status == DeliveryStatus.DELIVERED:
+        raise Conflict(
+            f"{message.channel} {message_id} was delivered; a payer hears once per outcome",
+            code="already_delivered",
+        )
+    else:
+        await repo.set_fields(
+            session,
+            message.id,
+            {
+                "status": DeliveryStatus.PENDING,
+                "attempts": 0,
+                "first_attempt_at": None,
+                "next_attempt_at": datetime.now(UTC),
+                "delivered_at": None,
+            },
+        )
+    await repo.wake_dispatchers(session)
+    refreshed = await repo.get_for_update(session, message.id, client_id)
+    assert refreshed is not None
+    attempts = await repo.attempts_of(session, [message.id])
+    return refreshed, attempts[message.id]
+
+
+@dataclass(frozen=True)
+class DeliveryPage:
+    messages: list[OutboxMessage]
+    attempts: dict[int, list[OutboxAttempt]]
+    next_cursor: str | None
+
+
+async def list_deliveries(
+    session: AsyncSession,
+    *,
+    client_id: uuid.UUID | None,
+    channel: Channel | None,
+    payment_id: uuid.UUID | None = None,
+    status: DeliveryStatus | None = None,
+    limit: int = 50,
+    cursor: str | None = None,
+) -> DeliveryPage:
+    """Messages newest first with their tries; ``client_id`` None lists every client's."""
+    rows = await repo.list_messages(
+        session,
+        client_id=client_id,
+        channel=channel.value if channel else None,
+        payment_id=payment_id,
+        status=status.value if status else None,
+        before_id=decode_cursor(cursor) if cursor else None,
+        limit=limit + 1,
+    )
+    page = rows[:limit]
+    attempts = await repo.attempts_of(session, [message.id for message in page])
+    next_cursor = encode_cursor(page[-1].id) if len(rows) > limit else None
+    return DeliveryPage(page, attempts, next_cursor)
+
+
+def encode_cursor(message_id: int) -> str:
+    return base64.urlsafe_b64encode(f"outbox:{message_id}".encode()).decode()
+
+
+def decode_cursor(cursor: str) -> int:
+    try:
+        prefix, _, message_id = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
+        if prefix != "outbox":
+            raise ValueError(cursor)
+        return int(message_id)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise Unprocessable(
+            "cursor: not a cursor returned by this API",
+            code="invalid_cursor",
+            details={"field": "cursor"},
+        ) from exc
+
+
+@dataclass(frozen=True)
+class WebhookSettings:
+    webhook_url: str | None
+    new_secret: str | None  # only right after a rotation: the one time it is shown
+    previous_secret_valid: bool
+
+
+def new_webhook_secret() -> str:
+    return "whsec_" + secrets.token_urlsafe(24)
+
+
+async def update_webhook_settings(
+    session: AsyncSession, client_id: uuid.UUID, update: WebhookSettingsUpdate
+) -> WebhookSettings:
+    """Set or clear the URL and rotate the signing secret (old one kept as the previous).
+
+    Pending webhooks follow a new URL. While rotating, every webhook is signed with both
+    secrets, until the client revokes the previous one or rotates again. A client that never
+    had a secret gets one with its first URL.
+    """
+    client = await repo.client_webhook(session, client_id)
+    if client is None:
+        raise NotFound(f"no client {client_id}")
+    values: dict[str, Any] = {}
+    new_secret: str | None = None
+    if "webhook_url" in update.model_fields_set:
+        values["webhook_url"] = str(update.webhook_url) if update.webhook_url else None
+    if update.rotate_secret or (values.get("webhook_url") and client.webhook_secret is None):
+        new_secret = new_webhook_secret()
+        values |= {"webhook_secret": new_secret, "webhook_secret_previous": client.webhook_secret}
+    elif update.revoke_previous_secret:
+        values["webhook_secret_previous"] = None
+    if values:
+        await repo.set_client_webhook(session, client_id, values)
+    webhook_url = values.get("webhook_url", client.webhook_url)
+    if values.get("webhook_url"):
+        await repo.redirect_pending_webhooks(session, client_id, values["webhook_url"])
+    previous = values.get("webhook_secret_previous", client.webhook_secret_previous)
+    return WebhookSettings(webhook_url, new_secret, previous is not None)

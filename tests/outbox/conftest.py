@@ -1,0 +1,60 @@
+"""Outbox fixtures: a webhook receiver over real HTTP, payer SMTP/SMS servers, dispatchers."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+from outbox_helpers import RECEIVER_PATH, Dispatchers, HookedClient, Receiver
+from sms_test_hook import HOOK_PATH, SmsHook
+from smtp_test_server import SmtpServer, running_smtp_server
+from sqlalchemy import select, update
+
+from billpay.models import Client
+from billpay.sandbox.server import ThreadedServer, serve
+from billpay.state import AppState
+
+
+@pytest.fixture
+def receiver() -> Iterator[tuple[Receiver, ThreadedServer]]:
+    hook = Receiver()
+    with serve(hook.asgi_app()) as server:
+        yield hook, server
+
+
+@pytest.fixture
+async def hooked_merchant(
+    state: AppState,
+    merchant: tuple[uuid.UUID, str],
+    receiver: tuple[Receiver, ThreadedServer],
+) -> HookedClient:
+    """The ``merchant`` with its webhook URL pointing at the receiver."""
+    url = receiver[1].url + RECEIVER_PATH
+    async with state.unit_of_work() as session:
+        await session.execute(
+            update(Client).where(Client.id == merchant[0]).values(webhook_url=url)
+        )
+        secret = await session.scalar(select(Client.webhook_secret).where(Client.id == merchant[0]))
+    assert secret
+    return HookedClient(merchant[0], merchant[1], secret, url)
+
+
+@pytest.fixture
+async def dispatchers(state: AppState) -> AsyncIterator[Dispatchers]:
+    running = Dispatchers(state)
+    yield running
+    await running.stop_all()
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[SmtpServer]:
+    with running_smtp_server() as server:
+        yield server
+
+
+@pytest.fixture
+def sms_hook() -> Iterator[tuple[SmsHook, str]]:
+    hook = SmsHook()
+    with serve(hook.asgi_app()) as server:
+        yield hook, server.url + HOOK_PATH
