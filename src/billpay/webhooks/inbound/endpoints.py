@@ -1,0 +1,49 @@
+"""``POST /v1/webhooks/{provider}``: read the raw body, delegate, answer as the provider expects.
+
+VTpass retries until it gets ``{"response":"success"}``; Flutterwave and Paystack want a 2xx.
+A replay gets the same answer as the first delivery, so the provider stops retrying.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+
+from billpay.deps import State
+from billpay.providers.vtpass.webhooks import WEBHOOK_ACK
+from billpay.webhooks.inbound import service
+
+router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
+
+_REJECTIONS: dict[int | str, dict[str, str]] = {
+    400: {"description": "Malformed event: nothing stored"},
+    401: {"description": "Not from the provider (token, hash or signature wrong): nothing stored"},
+    404: {"description": "Unknown or unconfigured provider"},
+}
+
+
+@router.post("/vtpass/{token}", responses=_REJECTIONS)
+async def vtpass_webhook(token: str, request: Request, state: State) -> dict[str, str]:
+    """VTpass ``transaction-update`` / ``variations-update``; the secret token is the proof."""
+    await service.receive(state, "vtpass", request.headers, await request.body(), token)
+    return dict(WEBHOOK_ACK)
+
+
+@router.post("/flutterwave", responses=_REJECTIONS)
+async def flutterwave_webhook(request: Request, state: State) -> dict[str, str]:
+    """Flutterwave events, proven by the ``verif-hash`` header."""
+    await service.receive(state, "flutterwave", request.headers, await request.body())
+    return {"status": "received"}
+
+
+@router.post("/paystack", responses=_REJECTIONS)
+async def paystack_webhook(request: Request, state: State) -> dict[str, str]:
+    """Paystack events, proven by ``x-paystack-signature`` over the raw body."""
+    await service.receive(state, "paystack", request.headers, await request.body())
+    return {"status": "received"}
+
+
+@router.post("/{provider}", include_in_schema=False)
+async def other_webhook(provider: str, request: Request, state: State) -> dict[str, str]:
+    """Providers without a route of their own: refused (VTpass without its token → 401)."""
+    await service.receive(state, provider, request.headers, await request.body())
+    return {"status": "received"}
