@@ -184,6 +184,14 @@ class HorizonClient:
         records = page["_embedded"]["records"]
         return str(records[0]["paging_token"]) if records else "0"
 
+    async def latest_payment_token(self, account: str) -> str:
+        """The paging token of the account's latest payment record (``"0"`` when it has none):
+        what ``"now"`` stands for, pinned so it can be stored."""
+        try:
+            return await self._latest_payment_token(account)
+        except _NO_ANSWER as exc:
+            raise HorizonUnavailableError(f"payments lookup failed: {exc!r}") from exc
+
     # --- refunds --------------------------------------------------------------------------
 
     async def submit(self, envelope_xdr: str) -> SubmitResult:
@@ -232,6 +240,13 @@ class HorizonClient:
         except _NO_ANSWER as exc:
             raise HorizonUnavailableError(f"account lookup failed: {exc!r}") from exc
         return account
+
+    async def balances(self, account_id: str) -> list[dict[str, Any]]:
+        """The account's ``balances`` as Horizon lists them (trustlines, then XLM)."""
+        account = await self.load_account(account_id)
+        raw = account.raw_data or {}
+        balances: list[dict[str, Any]] = list(raw.get("balances") or [])
+        return balances
 
     async def base_fee(self) -> int:
         try:

@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from stellar_sdk import Account, Asset, Keypair, TransactionBuilder
+from stellar_sdk import Account, Asset, Keypair, Memo, TextMemo, TransactionBuilder
 
 from billpay.funding.stellar.horizon import (
     LookupFailed,
@@ -58,7 +58,7 @@ def build_refund_envelope(
     destination: str,
     asset: Asset,
     amount_kobo: int,
-    memo: str,
+    memo: str | Memo,
     timeout_seconds: int,
     network_passphrase: str,
     base_fee: int,
@@ -67,7 +67,8 @@ def build_refund_envelope(
 ) -> RefundEnvelope:
     """A signed payment of ``amount_kobo`` from the system account, valid until
     ``now + timeout_seconds``. ``account_sequence`` is the account's current sequence number
-    (as loaded); the transaction uses the next one."""
+    (as loaded); the transaction uses the next one. A ``str`` memo is a text memo; a refund of
+    a deposit that named no payment carries a ``ReturnHashMemo`` of the deposit's hash."""
     if amount_kobo <= 0:
         raise ValueError("a refund moves a positive amount")
     max_time = (int(time.time()) if now is None else now) + timeout_seconds
@@ -76,7 +77,7 @@ def build_refund_envelope(
             Account(system_keypair.public_key, account_sequence), network_passphrase, base_fee
         )
         .append_payment_op(destination, asset, kobo_to_stellar(amount_kobo))
-        .add_text_memo(memo)
+        .add_memo(TextMemo(memo) if isinstance(memo, str) else memo)
         .add_time_bounds(0, max_time)
         .build()
     )
