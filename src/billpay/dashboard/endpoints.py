@@ -1,0 +1,371 @@
+"""``/dashboard``: the operator's pages. Parse, delegate to ``billpay.ops`` and the payments
+review, render. Every page but the login needs the operator session; every form post a CSRF
+token. No JavaScript."""
+
+from __future__ import annotations
+
+import enum
+import time
+import uuid
+from collections.abc import Callable, Coroutine
+from datetime import timedelta
+from importlib.resources import files
+from typing import Annotated, Any, TypeVar
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import RedirectResponse, Response
+from fastapi.routing import APIRoute
+
+from billpay.dashboard import session
+from billpay.dashboard.forms import read_form
+from billpay.dashboard.session import COOKIE, SESSION_SECONDS, Operator
+from billpay.dashboard.views import render
+from billpay.deps import State
+from billpay.errors import ApiError, NotFound, Unprocessable
+from billpay.ops import service
+from billpay.ops.auth import OperatorSettings, configured_token, token_matches
+from billpay.ops.repository import PaymentFilters
+from billpay.payments import repository as payments_repo
+from billpay.payments.lifecycle import StaleTransition, Status
+from billpay.payments.review import resolve
+from billpay.providers.base import BillType, ProviderName
+
+HOME = "/dashboard"
+LOGIN = f"{HOME}/login"
+STYLESHEET = files("billpay.dashboard").joinpath("static/dashboard.css")
+
+PAGE_SIZE = 50
+MAX_REASON = 400  # the event row keeps 500; "operator:<name>" context stays readable
+
+E = TypeVar("E", bound=enum.Enum)
+
+
+class LoginRequired(Exception):
+    """No valid operator session: the page answers with a redirect to the login form."""
+
+
+class DashboardRoute(APIRoute):
+    """Errors become pages (or a trip to the login form), not the API's JSON envelope."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def guarded(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except LoginRequired:
+                target = urlencode({"next": _local(str(request.url.path))})
+                return RedirectResponse(f"{LOGIN}?{target}", status_code=303)
+            except ApiError as exc:
+                return _error_page(exc.status_code, exc.message)
+            except RequestValidationError as exc:
+                errors = exc.errors()
+                first = errors[0] if errors else {"loc": ("query",), "msg": "invalid request"}
+                field = ".".join(str(part) for part in first["loc"][1:]) or "request"
+                return _error_page(422, f"{field}: {first['msg']}")
+
+        return guarded
+
+
+router = APIRouter(prefix=HOME, include_in_schema=False, route_class=DashboardRoute)
+
+
+def _error_page(status_code: int, message: str) -> Response:
+    return render("error.html", status_code=status_code, message=message, home=HOME)
+
+
+def _local(target: str | None) -> str:
+    """Only a dashboard path may be a post-login destination (no open redirect)."""
+    if target and target.startswith(HOME) and not target.startswith("//") and "\\" not in target:
+        return target
+    return HOME
+
+
+# --- session ---------------------------------------------------------------------------------
+
+
+def get_operator(request: Request, settings: OperatorSettings) -> Operator:
+    token = configured_token(settings)
+    cookie = request.cookies.get(COOKIE)
+    operator = session.verify(token, cookie, time.time()) if token and cookie else None
+    if operator is None:
+        raise LoginRequired
+    return operator
+
+
+CurrentOperator = Annotated[Operator, Depends(get_operator)]
+
+
+async def _checked_form(request: Request, settings: OperatorSettings) -> dict[str, str]:
+    """The posted form, once its CSRF token proves it came from one of our pages."""
+    form = await read_form(request)
+    token = configured_token(settings)
+    cookie = request.cookies.get(COOKIE, "")
+    if token is None or not session.csrf_ok(token, cookie, form.get("csrf", "")):
+        raise ApiError(
+            "the form expired or did not come from this dashboard: reload and try again",
+            code="csrf_failed",
+            status_code=403,
+        )
+    return form
+
+
+def _page(template: str, operator: Operator, nav: str, **context: Any) -> Response:
+    return render(template, operator=operator, nav=nav, home=HOME, **context)
+
+
+@router.get("/static/dashboard.css")
+async def stylesheet() -> Response:
+    return Response(
+        STYLESHEET.read_text(encoding="utf-8"),
+        media_type="text/css",
+        headers={"Cache-Control": "max-age=300", "X-Content-Type-Options": "nosniff"},
+    )
+
+
+@router.get("/login")
+async def login_form(
+    request: Request,
+    settings: OperatorSettings,
+    target: Annotated[str, Query(alias="next", max_length=500)] = HOME,
+) -> Response:
+    token = configured_token(settings)
+    cookie = request.cookies.get(COOKIE)
+    if token and cookie and session.verify(token, cookie, time.time()):
+        return RedirectResponse(_local(target), status_code=303)
+    return _login_page(target, disabled=token is None)
+
+
+def _login_page(
+    target: str, *, disabled: bool, error: str | None = None, status_code: int = 200
+) -> Response:
+    return render(
+        "login.html",
+        status_code=status_code,
+        next=_local(target),
+        disabled=disabled,
+        error=error,
+        home=HOME,
+    )
+
+
+@router.post("/login")
+async def login(request: Request, settings: OperatorSettings) -> Response:
+    form = await read_form(request)
+    target = form.get("next", HOME)
+    token = configured_token(settings)
+    if token is None:
+        return _login_page(target, disabled=True, status_code=503)
+    name = form.get("name", "").strip()
+    if not session.NAME_PATTERN.match(name):
+        return _login_page(
+            target, disabled=False, error="Your name: letters, digits, . _ @ -", status_code=422
+        )
+    if not token_matches(settings, form.get("token", "")):
+        return _login_page(
+            target, disabled=False, error="That token is not valid.", status_code=401
+        )
+    response = RedirectResponse(_local(target), status_code=303)
+    response.set_cookie(
+        COOKIE,
+        session.issue(token, name, time.time()),
+        max_age=SESSION_SECONDS,
+        path=HOME,
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+    )
+    return response
+
+
+@router.post("/logout")
+async def logout(request: Request, settings: OperatorSettings, _: CurrentOperator) -> Response:
+    await _checked_form(request, settings)
+    response = RedirectResponse(LOGIN, status_code=303)
+    response.delete_cookie(COOKIE, path=HOME, httponly=True, samesite="strict")
+    return response
+
+
+# --- figures ---------------------------------------------------------------------------------
+
+WindowHours = Annotated[float, Query(gt=0, le=24 * 90)]
+
+
+@router.get("")
+async def overview(
+    state: State, operator: CurrentOperator, window_hours: WindowHours = 24
+) -> Response:
+    async with state.unit_of_work() as db:
+        stats = await service.stats(db, timedelta(hours=window_hours))
+        stuck = await service.stuck(db, service.StuckThresholds(limit=1))
+    return _page("overview.html", operator, "overview", stats=stats, stuck=stuck)
+
+
+@router.get("/providers")
+async def providers(
+    state: State,
+    operator: CurrentOperator,
+    window_hours: WindowHours = 24,
+    health_minutes: Annotated[float, Query(gt=0, le=24 * 60)] = 15,
+) -> Response:
+    async with state.unit_of_work() as db:
+        report = await service.providers(
+            db,
+            timedelta(hours=window_hours),
+            timedelta(minutes=health_minutes),
+            [name.value for name in state.providers],
+        )
+    return _page("providers.html", operator, "providers", report=report)
+
+
+@router.get("/stuck")
+async def stuck(
+    state: State,
+    operator: CurrentOperator,
+    processing_minutes: Annotated[float, Query(ge=0, le=24 * 60 * 30)] = 15,
+    refunding_minutes: Annotated[float, Query(ge=0, le=24 * 60 * 30)] = 60,
+) -> Response:
+    thresholds = service.StuckThresholds(
+        processing=timedelta(minutes=processing_minutes),
+        refunding=timedelta(minutes=refunding_minutes),
+    )
+    async with state.unit_of_work() as db:
+        report = await service.stuck(db, thresholds)
+    return _page("stuck.html", operator, "stuck", report=report)
+
+
+@router.get("/reconcile")
+async def reconciliation(state: State, operator: CurrentOperator) -> Response:
+    async with state.unit_of_work() as db:
+        report = await service.reconciliation(db)
+    return _page("reconcile.html", operator, "reconcile", report=report)
+
+
+# --- payments --------------------------------------------------------------------------------
+
+
+def _choice(value: str, kind: type[E], field: str) -> E | None:
+    """An optional select box: empty means "any"."""
+    if not value:
+        return None
+    try:
+        return kind(value)
+    except ValueError as exc:
+        raise Unprocessable(f"{field}: not a known value", code="invalid_filter") from exc
+
+
+@router.get("/payments")
+async def payments(
+    state: State,
+    operator: CurrentOperator,
+    status: Annotated[str, Query(max_length=20)] = "",
+    bill_type: Annotated[str, Query(max_length=20)] = "",
+    provider: Annotated[str, Query(max_length=20)] = "",
+    biller: Annotated[str, Query(max_length=100)] = "",
+    q: Annotated[str, Query(max_length=200)] = "",
+    cursor: Annotated[str, Query(max_length=200)] = "",
+    limit: Annotated[int, Query(ge=1, le=200)] = PAGE_SIZE,
+) -> Response:
+    chosen = {
+        "status": _choice(status, Status, "status"),
+        "bill_type": _choice(bill_type, BillType, "bill_type"),
+        "provider": _choice(provider, ProviderName, "provider"),
+    }
+    filters = PaymentFilters(
+        **{key: value.value if value else None for key, value in chosen.items()},
+        biller=biller.strip() or None,
+        search=q.strip() or None,
+    )
+    async with state.unit_of_work() as db:
+        page = await service.payments_page(db, filters, limit=limit, cursor=cursor or None)
+    query = {
+        "status": status,
+        "bill_type": bill_type,
+        "provider": provider,
+        "biller": biller,
+        "q": q,
+    }
+    active = {key: value for key, value in query.items() if value}
+    if limit != PAGE_SIZE:
+        active["limit"] = str(limit)
+    return _page(
+        "payments.html",
+        operator,
+        "payments",
+        page=page,
+        query=query,
+        next_url=f"{HOME}/payments?{urlencode({**active, 'cursor': page.next_cursor})}"
+        if page.next_cursor
+        else None,
+        first_url=f"{HOME}/payments?{urlencode(active)}" if cursor else None,
+        statuses=list(Status),
+        bill_types=list(BillType),
+        providers=list(ProviderName),
+    )
+
+
+async def _detail(
+    state: State,
+    operator: Operator,
+    payment_id: uuid.UUID,
+    *,
+    notice: str | None = None,
+    error: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    async with state.unit_of_work() as db:
+        payment = await payments_repo.get(db, payment_id)
+        if payment is None:
+            raise NotFound(f"no payment {payment_id}")
+        attempts = await payments_repo.attempts_of(db, payment_id)
+        events = await payments_repo.events_of(db, payment_id)
+    return render(
+        "payment.html",
+        status_code=status_code,
+        operator=operator,
+        nav="payments",
+        home=HOME,
+        payment=payment,
+        attempts=attempts,
+        events=events,
+        notice=notice,
+        error=error,
+        in_review=payment.status == Status.NEEDS_REVIEW.value,
+    )
+
+
+@router.get("/payments/{payment_id}")
+async def payment_detail(
+    payment_id: uuid.UUID,
+    state: State,
+    operator: CurrentOperator,
+    resolved: Annotated[str, Query(max_length=20)] = "",
+) -> Response:
+    notice = None
+    if resolved in set(Status):
+        notice = f"Resolved: the payment is now {resolved}."
+    return await _detail(state, operator, payment_id, notice=notice)
+
+
+@router.post("/payments/{payment_id}/resolve")
+async def resolve_payment(
+    payment_id: uuid.UUID,
+    request: Request,
+    state: State,
+    settings: OperatorSettings,
+    operator: CurrentOperator,
+) -> Response:
+    form = await _checked_form(request, settings)
+    try:
+        reason = form.get("reason", "").strip()
+        if len(reason) > MAX_REASON:
+            raise Unprocessable(f"reason: at most {MAX_REASON} characters", code="reason_too_long")
+        async with state.unit_of_work() as db:
+            status = await resolve(db, payment_id, form.get("outcome", ""), reason, operator.name)
+    except (Unprocessable, StaleTransition) as exc:
+        message = exc.message if isinstance(exc, ApiError) else "the payment changed meanwhile"
+        return await _detail(state, operator, payment_id, error=message, status_code=422)
+    target = f"{HOME}/payments/{payment_id}?{urlencode({'resolved': status})}"
+    return RedirectResponse(target, status_code=303)

@@ -1,0 +1,1 @@
+"""Operator views of the system: payment and provider figures, stuck payments, the ledger."""
