@@ -5,6 +5,8 @@ Prints create p50/p99 latency, payments/s end to end, time-to-paid p50/p99, work
 and pgbench TPS on the same Postgres (the yardstick), and writes them as JSON.
 
     python -m bench.throughput --payments 5000 --concurrency 32
+    python -m bench.throughput --workload mixed --primary-failures 300   # fallback cost
+    python -m bench.throughput --notifications                            # webhooks + email on
 """
 
 from __future__ import annotations
@@ -26,6 +28,11 @@ from typing import Any
 import asyncpg
 import httpx
 import psutil
+from aiosmtpd.controller import Controller
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
 from billpay.catalog.service import sync
 from billpay.clients.service import create_client, top_up
@@ -34,7 +41,7 @@ from billpay.db.embedded import start_embedded_postgres
 from billpay.db.engine import asyncpg_dsn, socket_dir
 from billpay.db.migrate import upgrade
 from billpay.sandbox.app import sandbox_settings
-from billpay.sandbox.server import free_port
+from billpay.sandbox.server import ThreadedServer, free_port
 from billpay.state import AppState
 
 RESULTS = Path(__file__).parent / "results"
@@ -77,20 +84,48 @@ async def reset(url: str) -> None:
         await connection.close()
 
 
-async def prepare_client(settings: Settings, url: str, payments: int) -> str:
+async def prepare_client(
+    settings: Settings, url: str, payments: int, webhook_url: str | None
+) -> str:
     state = AppState.build(settings, url)
     try:
         async with state.unit_of_work() as session:
             await sync(session, state.providers)
-            client, key = await create_client(session, "bench")
-            await top_up(session, client.id, payments * 100_000, "bench balance")
+            client, key = await create_client(session, "bench", webhook_url)
+            await top_up(session, client.id, payments * 2_000_000, "bench balance")
         return key
     finally:
         await state.aclose()
 
 
+PHONE_PREFIX = "0803"
+MIXED: tuple[tuple[str, str | None, dict[str, Any]], ...] = (
+    ("mtn-airtime", None, {"amount_kobo": 10_000}),
+    ("mtn-data-10gb-30d", None, {}),
+    ("dstv-compact", "1212121212", {"subscription_type": "renew"}),
+    ("ikeja-electric-prepaid", "1111111111111", {"amount_kobo": 100_000}),
+    ("bet9ja-wallet", "BETTOR01", {"amount_kobo": 10_000}),
+)
+
+
+def payment_body(index: int, workload: str) -> dict[str, Any]:
+    phone = f"{PHONE_PREFIX}{index % 10_000_000:07d}"
+    reference = f"bench-{index}-{uuid.uuid4().hex[:8]}"
+    if workload == "airtime":
+        plan, customer, extra = MIXED[0]
+    else:
+        plan, customer, extra = MIXED[index % len(MIXED)]
+    return {
+        "request_reference": reference,
+        "plan": plan,
+        "customer_id": customer or phone,
+        "phone": phone,
+        **extra,
+    }
+
+
 async def create_load(
-    api_url: str, key: str, payments: int, concurrency: int, plan: str
+    api_url: str, key: str, payments: int, concurrency: int, workload: str
 ) -> tuple[list[float], float]:
     latencies: list[float] = []
     queue: asyncio.Queue[int] = asyncio.Queue()
@@ -104,12 +139,7 @@ async def create_load(
         async def one_client() -> None:
             while not queue.empty():
                 index = queue.get_nowait()
-                body = {
-                    "request_reference": f"bench-{index}-{uuid.uuid4().hex[:8]}",
-                    "plan": plan,
-                    "customer_id": f"0803{index % 10_000_000:07d}",
-                    "amount_kobo": 10_000,
-                }
+                body = payment_body(index, workload)
                 started = time.perf_counter()
                 response = await client.post("/v1/payments", json=body)
                 latencies.append(time.perf_counter() - started)
@@ -176,7 +206,78 @@ def pgbench_tps(url: str, seconds: int = 10) -> float | None:
     return None
 
 
+class Receivers:
+    """A merchant webhook endpoint, an SMS hook and an SMTP server, all counting what arrives."""
+
+    def __init__(self) -> None:
+        self.webhooks = 0
+        self.sms = 0
+        self.emails = 0
+        receivers = self
+
+        async def hook(request: Request) -> Response:
+            await request.body()
+            if request.url.path == "/sms":
+                receivers.sms += 1
+            else:
+                receivers.webhooks += 1
+            return Response(status_code=204)
+
+        class Mailbox:
+            async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+                receivers.emails += 1
+                return "250 OK"
+
+        self.http = ThreadedServer(
+            Starlette(routes=[Route("/{path:path}", hook, methods=["POST"])])
+        )
+        self.smtp = Controller(Mailbox(), hostname="127.0.0.1", port=free_port())
+
+    def __enter__(self) -> Receivers:
+        self.http.start()
+        self.smtp.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.http.stop()
+        self.smtp.stop()
+
+    def env(self) -> dict[str, str]:
+        return {
+            "SMTP_HOST": "127.0.0.1",
+            "SMTP_PORT": str(self.smtp.port),
+            "SMTP_FROM": "billpay@bench.local",
+            "SMTP_STARTTLS": "false",
+            "SMS_WEBHOOK_URL": f"{self.http.url}/sms",
+            "SMS_WEBHOOK_TOKEN": "bench-sms-token",
+        }
+
+
+async def inject_primary_failures(sandbox_url: str, count: int) -> None:
+    """The primary (Interswitch) definitely fails ``count`` purchases: each falls back."""
+    async with httpx.AsyncClient() as client:
+        response = await client.post(
+            f"{sandbox_url}/interswitch/_sandbox/faults",
+            json={"fault": "definite_failure", "count": count},
+        )
+        response.raise_for_status()
+
+
 async def run(args: argparse.Namespace) -> dict[str, Any]:
+    if args.notifications:
+        with Receivers() as receivers:
+            result = await run_once(args, receivers)
+            await asyncio.sleep(5)  # let the outbox drain before counting
+            result.update(
+                webhooks_received=receivers.webhooks,
+                emails_received=receivers.emails,
+                sms_received=receivers.sms,
+            )
+            return result
+    return await run_once(args, None)
+
+
+async def run_once(args: argparse.Namespace, receivers: Receivers | None) -> dict[str, Any]:
     data_dir = Path(tempfile.mkdtemp(prefix="billpay-bench-"))
     url = os.environ.get("DATABASE_URL") or start_embedded_postgres(data_dir)
     upgrade(url)
@@ -193,12 +294,16 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "BILL_PROCESSOR_CONCURRENCY": str(args.worker_concurrency),
         "BILL_PROCESSOR_BATCH_SIZE": str(args.batch_size),
         "BILLPAY_DATA_DIR": str(data_dir),
+        **(receivers.env() if receivers else {}),
     }
     processes = [spawn(["sandbox", "--port", str(sandbox_port)], env, data_dir)]
     try:
         await wait_http(f"{sandbox_url}/vtpass/api/service-categories")
         settings = Settings.model_validate({**sandbox_settings(sandbox_url), "database_url": url})
-        key = await prepare_client(settings, url, args.payments)
+        webhook_url = f"{receivers.http.url}/webhook" if receivers else None
+        key = await prepare_client(settings, url, args.payments, webhook_url)
+        if args.primary_failures:
+            await inject_primary_failures(sandbox_url, args.primary_failures)
         processes.append(spawn(["api"], env, data_dir))
         api_url = f"http://127.0.0.1:{api_port}"
         await wait_http(f"{api_url}/healthz")
@@ -207,7 +312,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         await asyncio.sleep(1.0)
         worker_rss_start = psutil.Process(worker.pid).memory_info().rss
         latencies, create_seconds = await create_load(
-            api_url, key, args.payments, args.concurrency, args.plan
+            api_url, key, args.payments, args.concurrency, args.workload
         )
         finished = await wait_finished(url, args.payments, timeout=args.payments / 10 + 60)
         worker_rss_end = psutil.Process(worker.pid).memory_info().rss
@@ -221,7 +326,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     return {
         "payments": args.payments,
         "concurrency": args.concurrency,
-        "plan": args.plan,
+        "workload": args.workload,
+        "primary_failures": args.primary_failures,
+        "notifications": args.notifications,
         "paid": finished["paid"],
         "not_paid": finished["not_paid"],
         "create_p50_ms": round(percentile(latencies, 50) * 1000, 2),
@@ -246,7 +353,23 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--payments", type=int, default=3000)
     parser.add_argument("--concurrency", type=int, default=32)
-    parser.add_argument("--plan", default="mtn-airtime")
+    parser.add_argument(
+        "--workload",
+        choices=("airtime", "mixed"),
+        default="airtime",
+        help="airtime only, or all five bill types across the three providers",
+    )
+    parser.add_argument(
+        "--primary-failures",
+        type=int,
+        default=0,
+        help="purchases the primary provider definitely fails (each falls back)",
+    )
+    parser.add_argument(
+        "--notifications",
+        action="store_true",
+        help="merchant webhooks, payer emails and SMS on, to local receivers",
+    )
     parser.add_argument("--worker-concurrency", type=int, default=64)
     parser.add_argument("--batch-size", type=int, default=50)
     parser.add_argument("--pgbench-seconds", type=int, default=10)

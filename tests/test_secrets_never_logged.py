@@ -10,11 +10,11 @@ from typing import Any
 import httpx
 import pytest
 import structlog
-from flows import wait_for_status
 
 from billpay.logging import configure_logging
 from billpay.state import AppState
 from billpay.worker.runner import Worker
+from flows import wait_for_status
 
 
 @pytest.fixture

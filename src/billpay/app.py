@@ -12,9 +12,13 @@ from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from billpay.catalog.endpoints import router as catalog_router
+from billpay.dashboard.endpoints import router as dashboard_router
 from billpay.errors import install_error_handlers
+from billpay.ops.endpoints import router as ops_router
+from billpay.outbox.endpoints import router as outbox_router
 from billpay.payments.endpoints import router as payments_router
 from billpay.state import AppState
+from billpay.webhooks.inbound.endpoints import router as inbound_webhooks_router
 
 log = structlog.get_logger(__name__)
 
@@ -58,6 +62,10 @@ def create_app(state: AppState, *, close_state: bool = False) -> FastAPI:
     app.middleware("http")(log_requests)
     app.include_router(payments_router)
     app.include_router(catalog_router)
+    app.include_router(inbound_webhooks_router)
+    app.include_router(outbox_router)
+    app.include_router(ops_router)
+    app.include_router(dashboard_router)
 
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> dict[str, str]:

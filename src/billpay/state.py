@@ -11,8 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from billpay.clients.service import AuthenticatedClient
 from billpay.config import Settings
-from billpay.funding.registry import build_funding_sources
 from billpay.db.engine import make_engine, make_sessionmaker, session_scope
+from billpay.funding.registry import build_funding_sources
 from billpay.payments.service import PaymentService
 from billpay.providers.base import BillProvider, ProviderName
 from billpay.providers.registry import build_providers

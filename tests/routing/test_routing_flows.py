@@ -9,17 +9,14 @@ from typing import Any
 
 import httpx
 import pytest
-from flows import wait_for_status
 from sqlalchemy import text
 
 from billpay.catalog.service import sync
-from billpay.sandbox.flutterwave.state import Fault as FlutterwaveFault
-from billpay.sandbox.flutterwave.state import FaultKind as FlutterwaveFaultKind
-from billpay.sandbox.flutterwave.state import FlutterwaveSandboxState
 from billpay.sandbox.interswitch.state import Fault as InterswitchFault
 from billpay.sandbox.interswitch.state import FaultName, InterswitchSandboxState
 from billpay.state import AppState
 from billpay.worker.runner import Worker
+from flows import wait_for_status
 
 FINAL = {"paid", "refunded", "needs_review", "failed"}
 PROVIDERS = ("vtpass", "flutterwave", "interswitch")
@@ -169,7 +166,8 @@ async def test_no_fallback_while_unknown_only_after_requery_says_failed(
 
 
 @pytest.mark.parametrize(
-    "settings_overrides", [{"payment_deadline_seconds": 1.5, "provider_timeout_seconds": 0.5}],
+    "settings_overrides",
+    [{"payment_deadline_seconds": 1.5, "provider_timeout_seconds": 0.5}],
     indirect=True,
 )
 async def test_a_timeout_never_falls_back_it_waits_for_an_answer(
@@ -245,7 +243,9 @@ async def test_catalog_merges_products_and_deactivates_what_vanished(state: AppS
         )
         assert gone is False
         await sync(session, state.providers)
-        back = await session.scalar(text("SELECT active FROM biller_plans WHERE slug = 'gotv-supa'"))
+        back = await session.scalar(
+            text("SELECT active FROM biller_plans WHERE slug = 'gotv-supa'")
+        )
         assert back is True
 
 
@@ -257,7 +257,10 @@ async def test_catalog_merges_products_and_deactivates_what_vanished(state: AppS
         ({"plan": "mtn-airtime", "biller": "glo"}, "plan_biller_mismatch"),
         ({"plan": "mtn-data-10gb-30d", "amount_kobo": 1}, "amount_mismatch"),
         ({"plan": "mtn-airtime", "amount_kobo": 100}, "amount_out_of_range"),
-        ({"plan": "bet9ja-wallet", "customer_id": "a b", "phone": PHONE}, "invalid_betting_account"),
+        (
+            {"plan": "bet9ja-wallet", "customer_id": "a b", "phone": PHONE},
+            "invalid_betting_account",
+        ),
     ],
 )
 async def test_bad_input_per_bill_type_writes_nothing(

@@ -164,7 +164,9 @@ async def test_never_resolving_goes_to_review_with_money_still_reserved(
     assert "unknown" in payment["failure_reason"]
     async with state.unit_of_work() as session:
         assert await reserved_balance(session, merchant[0]) == 50_000  # held, not refunded
-        refunds = await session.scalar(text("SELECT count(*) FROM ledger_entries WHERE kind = 'refund'"))
+        refunds = await session.scalar(
+            text("SELECT count(*) FROM ledger_entries WHERE kind = 'refund'")
+        )
     assert refunds == 0
     await ledger_ok(state)
 
@@ -181,12 +183,17 @@ async def test_definite_failure_refunds_the_balance_exactly_once(
     assert payment["status"] == "refunded"
     assert payment["failure_reason"].startswith("vtpass failed")
     assert [e["to_status"] for e in payment["events"]] == [
-        "pending", "processing", "refunding", "refunded",
+        "pending",
+        "processing",
+        "refunding",
+        "refunded",
     ]
     async with state.unit_of_work() as session:
         assert await available_balance(session, merchant[0]) == START_BALANCE
         assert await reserved_balance(session, merchant[0]) == 0
-        refunds = await session.scalar(text("SELECT count(*) FROM ledger_entries WHERE kind = 'refund'"))
+        refunds = await session.scalar(
+            text("SELECT count(*) FROM ledger_entries WHERE kind = 'refund'")
+        )
     assert refunds == 1
     assert vtpass.vends() == []
     await ledger_ok(state)

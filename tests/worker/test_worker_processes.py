@@ -8,14 +8,12 @@ import os
 import signal
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from flows import wait_for_status
 from sqlalchemy import text
 
 from billpay.config import Settings
@@ -25,6 +23,7 @@ from billpay.sandbox.vtpass.faults import FaultKind, FaultRule, Faults
 from billpay.sandbox.vtpass.state import VTpassSandboxState
 from billpay.state import AppState
 from billpay.worker.runner import Worker
+from flows import wait_for_status
 
 BILLPAY = str(Path(sys.executable).parent / "billpay")
 
@@ -52,9 +51,7 @@ def worker_env(sandbox: ThreadedServer, settings: Settings, **extra: str) -> dic
 
 
 @pytest.fixture
-def spawn_worker(
-    sandbox: ThreadedServer, settings: Settings, tmp_path: Path
-) -> Iterator[Any]:
+def spawn_worker(sandbox: ThreadedServer, settings: Settings, tmp_path: Path) -> Iterator[Any]:
     processes: list[subprocess.Popen[bytes]] = []
 
     def spawn(**extra: str) -> subprocess.Popen[bytes]:
@@ -125,7 +122,9 @@ async def test_killed_worker_is_resumed_by_requery_never_a_second_vend(
     async with state.unit_of_work() as session:
         rows = (
             await session.execute(
-                text("SELECT sends, requeries, outcome FROM payment_attempts WHERE payment_id = :id"),
+                text(
+                    "SELECT sends, requeries, outcome FROM payment_attempts WHERE payment_id = :id"
+                ),
                 {"id": payment_id},
             )
         ).all()

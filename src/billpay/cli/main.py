@@ -14,7 +14,11 @@ from billpay.cli import runtime
 from billpay.clients.service import create_client, top_up
 from billpay.config import get_settings
 from billpay.db.migrate import upgrade
+from billpay.errors import ApiError
 from billpay.money import format_naira
+from billpay.ops.settings import ensure_admin_token
+from billpay.outbox import service as outbox
+from billpay.outbox.schemas import Channel, DeliveryStatus
 from billpay.payments import repository as payments_repo
 from billpay.state import AppState
 
@@ -46,6 +50,7 @@ def up(
     """Everything in one process: embedded Postgres, simulators, API, worker."""
     settings, url = runtime.prepare(get_settings(), console)
     settings = settings.model_copy(update={"api_port": port, "sandbox_port": sandbox_port})
+    generated_token = ensure_admin_token()
     sandbox = runtime.start_sandbox(settings)
     settings = runtime.with_sandbox(settings, sandbox.url)
     state = AppState.build(settings, url)
@@ -58,6 +63,8 @@ def up(
         console.print(f"  provider simulators: {sandbox.url}   catalog: {report.plans} plans")
         console.print(f"  demo API key: [bold]{demo.api_key}[/]")
         console.print(f"  demo balance: {format_naira(demo.balance_kobo)}")
+        console.print(f"  operator dashboard: {base}/dashboard")
+        console.print(f"  admin token: [bold]{generated_token or '$BILLPAY_ADMIN_TOKEN'}[/]")
         console.print(
             f"  try: billpay pay --api {base} --key <key> --plan mtn-airtime "
             "--customer 08011111111 --amount 50000"
@@ -208,13 +215,28 @@ def pay(
     phone: Annotated[str | None, typer.Option()] = None,
     reference: Annotated[str | None, typer.Option()] = None,
     wait: Annotated[float, typer.Option(help="seconds to wait for a final status")] = 30.0,
+    funding: Annotated[str, typer.Option(help="balance or stellar")] = "balance",
+    horizon: Annotated[
+        str, typer.Option(help="Horizon simulator the payer uses with --funding stellar")
+    ] = "http://127.0.0.1:8100/horizon",
 ) -> None:
-    """A small client: create a payment over the API and follow it to its outcome."""
+    """A small client: create a payment over the API and follow it to its outcome. With
+    ``--funding stellar`` it also plays the payer, paying the instructions on the simulator."""
     from billpay.cli.client import pay_and_follow
 
     asyncio.run(
         pay_and_follow(
-            console, api, key, plan, customer, amount, phone, reference or uuid.uuid4().hex, wait
+            console,
+            api,
+            key,
+            plan,
+            customer,
+            amount,
+            phone,
+            reference or uuid.uuid4().hex,
+            wait,
+            funding=funding,
+            horizon=horizon,
         )
     )
 
@@ -344,6 +366,154 @@ def reconcile() -> None:
             await state.aclose()
 
     asyncio.run(main())
+
+
+webhooks_app = typer.Typer(help="The outbox: client webhooks and payer notifications.")
+app.add_typer(webhooks_app, name="webhooks")
+
+
+@webhooks_app.command("list")
+def webhooks_list(
+    payment_id: Annotated[uuid.UUID | None, typer.Option()] = None,
+    status: Annotated[DeliveryStatus | None, typer.Option()] = None,
+    channel: Annotated[Channel, typer.Option()] = Channel.WEBHOOK,
+    limit: Annotated[int, typer.Option()] = 20,
+) -> None:
+    """Recent deliveries (all clients), newest first, with their tries."""
+    state = _state()
+
+    async def main() -> None:
+        try:
+            async with state.unit_of_work() as session:
+                page = await outbox.list_deliveries(
+                    session,
+                    client_id=None,
+                    channel=channel,
+                    payment_id=payment_id,
+                    status=status,
+                    limit=limit,
+                )
+            table = Table("id", "event", "type", "payment", "status", "tries", "last", "next try")
+            for message in page.messages:
+                tries = page.attempts[message.id]
+                last = tries[-1] if tries else None
+                table.add_row(
+                    str(message.id),
+                    f"evt_{message.event_id}",
+                    message.event_type,
+                    str(message.payment_id),
+                    message.status,
+                    str(len(tries)),
+                    (last.error or str(last.status_code)) if last else "",
+                    message.next_attempt_at.isoformat(timespec="seconds")
+                    if message.next_attempt_at
+                    else "",
+                )
+            console.print(table)
+        finally:
+            await state.aclose()
+
+    asyncio.run(main())
+
+
+@webhooks_app.command("replay")
+def webhooks_replay(delivery_id: int) -> None:
+    """Send a delivery again: the same event id and body, with a fresh signature."""
+    state = _state()
+
+    async def main() -> None:
+        try:
+            async with state.unit_of_work() as session:
+                message, _ = await outbox.replay(session, delivery_id)
+            console.print(f"{message.channel} {message.id} (evt_{message.event_id}) is queued")
+        except ApiError as exc:
+            console.print(f"[red]{exc.message}[/]")
+            raise typer.Exit(1) from exc
+        finally:
+            await state.aclose()
+
+    asyncio.run(main())
+
+
+@app.command()
+def stats(
+    window_hours: Annotated[float, typer.Option(help="payments created this recently")] = 24,
+    health_minutes: Annotated[float, typer.Option(help="provider health window")] = 15,
+) -> None:
+    """Payments by status, success rates by bill type and provider, health, stuck, ledger."""
+    from datetime import timedelta
+
+    from billpay.ops import service as ops
+    from billpay.ops.console import print_stats
+
+    state = _state()
+
+    async def main() -> None:
+        try:
+            async with state.unit_of_work() as session:
+                report = await ops.report(
+                    session,
+                    timedelta(hours=window_hours),
+                    timedelta(minutes=health_minutes),
+                    [name.value for name in state.providers],
+                )
+            print_stats(console, report)
+        finally:
+            await state.aclose()
+
+    asyncio.run(main())
+
+
+@app.command()
+def watch(
+    sandbox_url: Annotated[
+        str | None, typer.Option(help="Use the Horizon simulator of the sandbox here")
+    ] = None,
+    start: Annotated[
+        str, typer.Option(help="Where a first start begins: now, 0 (all history) or a token")
+    ] = "now",
+) -> None:
+    """Run the Stellar deposit watcher (one per system account; others wait on a lock)."""
+    from billpay.funding.stellar.watcher import run_watcher
+
+    state = _state(sandbox_url)
+
+    async def main() -> None:
+        try:
+            await run_watcher(state, asyncio.Event(), start_cursor=start)
+        finally:
+            await state.aclose()
+
+    asyncio.run(main())
+
+
+stellar_app = typer.Typer(help="cNGN on Stellar.")
+app.add_typer(stellar_app, name="stellar")
+
+
+@stellar_app.command("check")
+def stellar_check(
+    sandbox_url: Annotated[str | None, typer.Option()] = None,
+) -> None:
+    """The system account's on-chain cNGN balance against the ledger's view."""
+    from billpay.funding.stellar.check import StellarNotConfiguredError, check_balance
+
+    state = _state(sandbox_url)
+
+    async def main() -> bool:
+        try:
+            result = await check_balance(state)
+        except StellarNotConfiguredError as exc:
+            console.print(f"[red]{exc}[/]")
+            return False
+        finally:
+            await state.aclose()
+        for line in result.lines():
+            console.print(line)
+        return result.ok
+
+    if not asyncio.run(main()):
+        raise typer.Exit(1)
 
 
 if __name__ == "__main__":

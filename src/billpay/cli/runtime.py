@@ -17,6 +17,8 @@ from billpay.clients.service import create_client, find_by_name, top_up
 from billpay.config import Settings
 from billpay.db.embedded import start_embedded_postgres
 from billpay.db.migrate import upgrade
+from billpay.funding.stellar.source import StellarConfig
+from billpay.funding.stellar.watcher import run_watcher
 from billpay.ledger.service import available_balance
 from billpay.logging import configure_logging
 from billpay.sandbox.app import create_sandbox_app, sandbox_settings
@@ -92,6 +94,8 @@ async def serve_api_and_worker(state: AppState, run_worker: bool = True) -> None
     tasks = [asyncio.create_task(server.serve())]
     if run_worker:
         tasks.append(asyncio.create_task(Worker(state).run(stop)))
+        if StellarConfig.from_settings(settings) is not None:
+            tasks.append(asyncio.create_task(run_watcher(state, stop)))
     try:
         await tasks[0]
     finally:

@@ -6,7 +6,13 @@ from billpay.models.biller_plan import BillerPlan
 from billpay.models.client import Client
 from billpay.models.event import PaymentEvent
 from billpay.models.ledger import LedgerAccount, LedgerEntry
+from billpay.models.outbox import OutboxAttempt, OutboxMessage
 from billpay.models.payment import Payment
+from billpay.models.paystack_refund import PaystackRefund
+from billpay.models.stellar_cursor import StellarCursor
+from billpay.models.stellar_deposit import StellarDeposit
+from billpay.models.stellar_refund import StellarRefund
+from billpay.models.webhook_inbox import WebhookInboxEvent
 
 __all__ = [
     "Base",
@@ -14,7 +20,14 @@ __all__ = [
     "Client",
     "LedgerAccount",
     "LedgerEntry",
+    "OutboxAttempt",
+    "OutboxMessage",
     "Payment",
     "PaymentAttempt",
     "PaymentEvent",
+    "PaystackRefund",
+    "StellarCursor",
+    "StellarDeposit",
+    "StellarRefund",
+    "WebhookInboxEvent",
 ]

@@ -16,6 +16,7 @@ from sqlalchemy import func, insert, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from billpay.models import Payment, PaymentEvent
+from billpay.outbox.service import enqueue_for_event
 
 
 class Status(enum.StrEnum):
@@ -113,8 +114,9 @@ async def record_event(
     actor: str,
     data: Mapping[str, Any] | None = None,
 ) -> None:
-    await session.execute(
-        insert(PaymentEvent).values(
+    event_id = await session.scalar(
+        insert(PaymentEvent)
+        .values(
             payment_id=payment_id,
             from_status=from_status.value if from_status else None,
             to_status=to_status.value,
@@ -122,4 +124,7 @@ async def record_event(
             actor=actor,
             data=dict(data) if data else None,
         )
+        .returning(PaymentEvent.id)
     )
+    assert event_id is not None
+    await enqueue_for_event(session, payment_id, event_id, to_status)

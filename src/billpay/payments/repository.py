@@ -13,6 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from billpay.models import Payment, PaymentAttempt, PaymentEvent
 
 WORK_CHANNEL = "billpay_work"
+# Wakes the worker's periodic jobs (an inbound webhook to process, a refund to chase).
+JOBS_CHANNEL = "billpay_jobs"
 
 
 async def insert_if_new(session: AsyncSession, values: dict[str, Any]) -> uuid.UUID | None:
@@ -105,6 +107,11 @@ async def attempts_of(session: AsyncSession, payment_id: uuid.UUID) -> list[Paym
 async def wake_workers(session: AsyncSession) -> None:
     """Delivered to listening workers when the surrounding transaction commits."""
     await session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": WORK_CHANNEL})
+
+
+async def wake_jobs(session: AsyncSession) -> None:
+    """Run the workers' periodic jobs now rather than on their next beat (after commit)."""
+    await session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": JOBS_CHANNEL})
 
 
 async def set_fields(session: AsyncSession, payment_id: uuid.UUID, fields: dict[str, Any]) -> None:

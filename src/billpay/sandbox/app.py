@@ -6,12 +6,16 @@ talking to a simulator: it only sees base URLs and credentials.
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from starlette.applications import Starlette
 from starlette.routing import Mount
+from stellar_sdk import Keypair
 
 from billpay.sandbox.flutterwave.app import create_app as flutterwave_app
+from billpay.sandbox.horizon import HorizonState, bootstrap_cngn
+from billpay.sandbox.horizon import create_app as horizon_app
 from billpay.sandbox.interswitch.app import create_app as interswitch_app
 from billpay.sandbox.paystack.app import create_app as paystack_app
 from billpay.sandbox.vtpass.app import create_app as vtpass_app
@@ -31,6 +35,30 @@ INTERSWITCH_CLIENT = {
 }
 VTPASS_WEBHOOK_TOKEN = "sandbox-webhook-token"
 PAYSTACK_SECRET_KEY = "sk_test_sandbox"
+# The simulated Stellar network: its own passphrase (nothing signed for it is valid on a real
+# network), and the cNGN issuer and billpay's system account derived from fixed seeds, so the
+# sandbox process (which holds the ledger) and billpay (which must know the keys) agree
+# without talking. Sandbox-only keys: never configure them against a real Horizon.
+HORIZON_PASSPHRASE = "billpay Horizon simulator ; sandbox"
+CNGN_ASSET_CODE = "cNGN"
+
+
+def _sandbox_keypair(name: str) -> Keypair:
+    return Keypair.from_raw_ed25519_seed(
+        hashlib.sha256(f"billpay-sandbox:{name}".encode()).digest()
+    )
+
+
+def sandbox_horizon_state() -> HorizonState:
+    """A fresh simulated network with the cNGN issuer and the system account (holding no cNGN)."""
+    state = HorizonState(HORIZON_PASSPHRASE)
+    bootstrap_cngn(
+        state,
+        asset_code=CNGN_ASSET_CODE,
+        issuer=_sandbox_keypair("cngn-issuer"),
+        system=_sandbox_keypair("stellar-system"),
+    )
+    return state
 
 
 def create_sandbox_app(**states: Any) -> Starlette:
@@ -53,8 +81,14 @@ def create_sandbox_app(**states: Any) -> Starlette:
                 "/paystack",
                 app=paystack_app(states.get("paystack"), secret_key=PAYSTACK_SECRET_KEY),
             ),
+            Mount("/horizon", app=_horizon(states.get("horizon"))),
         ]
     )
+
+
+def _horizon(state: HorizonState | None) -> Any:
+    state = state or sandbox_horizon_state()
+    return horizon_app(state, network_passphrase=state.network_passphrase)
 
 
 def sandbox_settings(base_url: str) -> dict[str, Any]:
@@ -76,4 +110,9 @@ def sandbox_settings(base_url: str) -> dict[str, Any]:
         "interswitch_request_prefix": INTERSWITCH_CLIENT["request_prefix"],
         "paystack_base_url": f"{base_url}/paystack",
         "paystack_secret_key": PAYSTACK_SECRET_KEY,
+        "stellar_horizon_url": f"{base_url}/horizon",
+        "stellar_network_passphrase": HORIZON_PASSPHRASE,
+        "stellar_system_secret": _sandbox_keypair("stellar-system").secret,
+        "cngn_asset_code": CNGN_ASSET_CODE,
+        "cngn_asset_issuer": _sandbox_keypair("cngn-issuer").public_key,
     }

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -17,9 +18,13 @@ from typing import Any
 import asyncpg
 import structlog
 
+from billpay.catalog.service import sync as sync_catalog
 from billpay.db.engine import asyncpg_dsn
-from billpay.payments.repository import WORK_CHANNEL
+from billpay.funding.jobs import FUNDING_JOBS
+from billpay.outbox.dispatcher import run_dispatcher
+from billpay.payments.repository import JOBS_CHANNEL, WORK_CHANNEL
 from billpay.state import AppState
+from billpay.webhooks.inbound.processing import process_inbox
 from billpay.worker import periodic
 from billpay.worker import repository as repo
 from billpay.worker.processor import Processor
@@ -38,16 +43,23 @@ class Worker:
         self.worker_id = worker_id or default_worker_id()
         self.processor = Processor(state, self.worker_id)
         self._wake = asyncio.Event()
+        self._jobs_wake = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
+        self._catalog_synced_at = time.monotonic()
 
     def wake(self, *_: Any) -> None:
         self._wake.set()
 
+    def wake_jobs(self, *_: Any) -> None:
+        self._jobs_wake.set()
+
     async def run(self, stop: asyncio.Event) -> None:
         listener = await asyncpg.connect(asyncpg_dsn(self.state.database_url))
         await listener.add_listener(WORK_CHANNEL, self.wake)
+        await listener.add_listener(JOBS_CHANNEL, self.wake_jobs)
         log.info("worker_started", worker=self.worker_id)
         periodic = asyncio.create_task(self._periodic(stop))
+        outbox = asyncio.create_task(run_dispatcher(self.state, stop))
         try:
             while not stop.is_set():
                 claimed_all_asked = await self._claim_and_spawn()
@@ -59,6 +71,7 @@ class Worker:
             await listener.close()
             if self._tasks:
                 await asyncio.gather(*self._tasks, return_exceptions=True)
+            await asyncio.gather(outbox, return_exceptions=True)
             log.info("worker_stopped", worker=self.worker_id)
 
     async def _claim_and_spawn(self) -> bool:
@@ -92,18 +105,33 @@ class Worker:
                 await repo.release(session, payment_id, self.worker_id, retry_at)
 
     async def _periodic(self, stop: asyncio.Event) -> None:
-        """Expiry and metrics on a fixed beat; a failing job is logged, never fatal."""
+        """Expiry, metrics, inbound webhooks, funding jobs and catalog resync, on a beat or
+        at once when woken; a failing job is logged, never fatal."""
         while not stop.is_set():
+            self._jobs_wake.clear()
             for job in (periodic.expire_unfunded, periodic.refresh_metrics):
                 try:
                     async with self.state.unit_of_work() as session:
                         await job(session)
                 except Exception:
                     log.exception("periodic_job_failed", job=job.__name__)
-            try:
-                await asyncio.wait_for(stop.wait(), timeout=self.settings.periodic_interval_seconds)
-            except TimeoutError:
-                continue
+            for state_job in (process_inbox, *FUNDING_JOBS, self._resync_catalog_when_due):
+                try:
+                    await state_job(self.state)
+                except Exception:
+                    log.exception("periodic_job_failed", job=state_job.__name__)
+            await _first_of(stop, self._jobs_wake, self.settings.periodic_interval_seconds)
+
+    async def _resync_catalog_when_due(self, state: AppState) -> int:
+        """Providers change their catalogs; plans are pulled again every so often."""
+        if time.monotonic() - self._catalog_synced_at < self.settings.catalog_resync_seconds:
+            return 0
+        self._catalog_synced_at = time.monotonic()
+        async with state.unit_of_work() as session:
+            report = await sync_catalog(session, state.providers)
+        state.payments.forget_plans()
+        log.info("catalog_resynced", plans=report.plans, deactivated=report.deactivated)
+        return report.plans
 
     async def _sleep(self, stop: asyncio.Event) -> None:
         async with self.state.unit_of_work() as session:
@@ -111,9 +139,14 @@ class Worker:
         timeout = self.settings.poll_interval_seconds
         if next_due is not None:
             timeout = min(timeout, next_due + 0.001)
-        stopper = asyncio.create_task(stop.wait())
-        waker = asyncio.create_task(self._wake.wait())
-        await asyncio.wait({stopper, waker}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
-        stopper.cancel()
-        waker.cancel()
+        await _first_of(stop, self._wake, timeout)
         self._wake.clear()
+
+
+async def _first_of(stop: asyncio.Event, wake: asyncio.Event, timeout: float) -> None:
+    """Return when either event is set or after ``timeout`` seconds."""
+    stopper = asyncio.create_task(stop.wait())
+    waker = asyncio.create_task(wake.wait())
+    await asyncio.wait({stopper, waker}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    stopper.cancel()
+    waker.cancel()

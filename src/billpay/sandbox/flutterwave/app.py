@@ -77,8 +77,8 @@ class WebhookTarget(BaseModel):
 
 
 # Public sandbox credentials, known to every test: nothing real is behind them.
-SANDBOX_SECRET_KEY = "FLWSECK_TEST-sandbox"  # noqa: S105
-SANDBOX_SECRET_HASH = "sandbox-hash"  # noqa: S105
+SANDBOX_SECRET_KEY = "FLWSECK_TEST-sandbox"
+SANDBOX_SECRET_HASH = "sandbox-hash"
 
 
 def create_app(

@@ -42,7 +42,7 @@ from billpay.sandbox.horizon.ledger import (
 )
 from billpay.sandbox.horizon.result_xdr import result_xdr
 
-TESTNET_PASSPHRASE = "Test SDF Network ; September 2015"  # noqa: S105 - a network name
+TESTNET_PASSPHRASE = "Test SDF Network ; September 2015"
 GENESIS_LEDGER = 1
 TX_ORDER_IN_LEDGER = 1  # one transaction per simulated ledger
 DEFAULT_STARTING_XLM = "10000"

@@ -46,7 +46,7 @@ from billpay.sandbox.paystack.state import (
     stamp,
 )
 
-DEFAULT_SECRET_KEY = "sk_test_sandbox"  # noqa: S105 - the simulator's own, public test key
+DEFAULT_SECRET_KEY = "sk_test_sandbox"
 SIGNATURE_HEADER = "x-paystack-signature"
 _DIGITS = re.compile(r"[0-9]+")
 _OUTCOMES: dict[str, PaymentOutcome] = {
