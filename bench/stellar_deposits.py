@@ -12,7 +12,9 @@ Three phases, each on its own Stellar payments (``mtn-airtime``, funded by cNGN)
 3. **backlog** — the watcher is stopped, ``--backlog`` deposits arrive, the watcher restarts
    from its cursor: how many deposits per second it ingests (the watcher's capacity).
 
-Prints the figures and writes them as JSON under ``bench/results/``.
+"Funded" is the watcher transaction's ``now()`` on the deposit row (its commit follows within
+milliseconds); "paid" is the payment's ``completed_at``. Prints the figures and writes them as
+JSON under ``bench/results/``.
 
     python -m bench.stellar_deposits --backlog 5000 --live 3000 --paid 300 --paid-rate 20
 """

@@ -151,14 +151,20 @@ async def create_load(
         return latencies, time.perf_counter() - started
 
 
-async def wait_finished(url: str, payments: int, timeout: float) -> dict[str, Any]:
+async def wait_finished(
+    url: str, payments: int, timeout: float, worker: psutil.Process
+) -> dict[str, Any]:
+    """Wait for every payment to finish, sampling the worker's memory as they do."""
     connection = await asyncpg.connect(asyncpg_dsn(url))
+    rss_by_progress: dict[str, float] = {}
     try:
         deadline = time.monotonic() + timeout
         while True:
             done = await connection.fetchval(
                 "SELECT count(*) FROM payments WHERE status IN ('paid', 'refunded', 'needs_review')"
             )
+            quarter = f"{min(4, done * 4 // payments) * 25}%"
+            rss_by_progress.setdefault(quarter, round(worker.memory_info().rss / 2**20, 1))
             if done >= payments or time.monotonic() > deadline:
                 break
             await asyncio.sleep(0.2)
@@ -173,6 +179,7 @@ async def wait_finished(url: str, payments: int, timeout: float) -> dict[str, An
     first = min(float(r["created"]) for r in rows)
     last = max(float(r["done"]) for r in paid) if paid else first
     return {
+        "worker_rss_mb_by_progress": rss_by_progress,
         "paid": len(paid),
         "not_paid": len(rows) - len(paid),
         "time_to_paid": [float(r["seconds"]) for r in paid],
@@ -314,7 +321,9 @@ async def run_once(args: argparse.Namespace, receivers: Receivers | None) -> dic
         latencies, create_seconds = await create_load(
             api_url, key, args.payments, args.concurrency, args.workload
         )
-        finished = await wait_finished(url, args.payments, timeout=args.payments / 10 + 60)
+        finished = await wait_finished(
+            url, args.payments, args.payments / 10 + 60, psutil.Process(worker.pid)
+        )
         worker_rss_end = psutil.Process(worker.pid).memory_info().rss
     finally:
         for process in processes:
@@ -342,6 +351,7 @@ async def run_once(args: argparse.Namespace, receivers: Receivers | None) -> dic
         "time_to_paid_mean_ms": round(statistics.fmean(ttp) * 1000, 2) if ttp else None,
         "worker_rss_mb_start": round(worker_rss_start / 2**20, 1),
         "worker_rss_mb_end": round(worker_rss_end / 2**20, 1),
+        "worker_rss_mb_by_progress": finished["worker_rss_mb_by_progress"],
         "pgbench_tps": tps,
         "database": "DATABASE_URL" if os.environ.get("DATABASE_URL") else "embedded",
         "logs": str(data_dir),

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from billpay.ledger.accounts import is_guarded
 from billpay.models import LedgerAccount, LedgerEntry
+from billpay.models.tables import ENTRIES
 
 
 @dataclass(frozen=True)
@@ -91,7 +92,7 @@ async def insert_entries(
     ids: dict[str, int],
 ) -> None:
     await session.execute(
-        insert(LedgerEntry),
+        insert(ENTRIES),
         [
             {
                 "journal_id": journal_id,

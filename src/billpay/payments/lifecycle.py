@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import func, insert, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from billpay.models import Payment, PaymentEvent
+from billpay.models.tables import EVENTS, PAYMENTS
 from billpay.outbox.service import enqueue_for_event
 
 
@@ -95,10 +95,10 @@ async def transition(
     if to_status in FINAL or to_status in {Status.PAID, Status.NEEDS_REVIEW}:
         values.setdefault("next_run_at", None)
     result = await session.execute(
-        update(Payment)
-        .where(Payment.id == payment_id, Payment.status == from_status.value)
+        update(PAYMENTS)
+        .where(PAYMENTS.c.id == payment_id, PAYMENTS.c.status == from_status.value)
         .values(**values)
-        .returning(Payment.id)
+        .returning(PAYMENTS.c.id)
     )
     if result.scalar_one_or_none() is None:
         raise StaleTransition(payment_id, from_status)
@@ -115,7 +115,7 @@ async def record_event(
     data: Mapping[str, Any] | None = None,
 ) -> None:
     event_id = await session.scalar(
-        insert(PaymentEvent)
+        insert(EVENTS)
         .values(
             payment_id=payment_id,
             from_status=from_status.value if from_status else None,
@@ -124,7 +124,7 @@ async def record_event(
             actor=actor,
             data=dict(data) if data else None,
         )
-        .returning(PaymentEvent.id)
+        .returning(EVENTS.c.id)
     )
     assert event_id is not None
     await enqueue_for_event(session, payment_id, event_id, to_status)

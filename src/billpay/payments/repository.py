@@ -11,6 +11,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from billpay.models import Payment, PaymentAttempt, PaymentEvent
+from billpay.models.tables import PAYMENTS
 
 WORK_CHANNEL = "billpay_work"
 # Wakes the worker's periodic jobs (an inbound webhook to process, a refund to chase).
@@ -117,4 +118,4 @@ async def wake_jobs(session: AsyncSession) -> None:
 async def set_fields(session: AsyncSession, payment_id: uuid.UUID, fields: dict[str, Any]) -> None:
     """Non-status columns only: ``status`` belongs to ``lifecycle``."""
     assert "status" not in fields
-    await session.execute(update(Payment).where(Payment.id == payment_id).values(**fields))
+    await session.execute(update(PAYMENTS).where(PAYMENTS.c.id == payment_id).values(**fields))

@@ -10,6 +10,7 @@ from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from billpay.models import Payment, PaymentAttempt
+from billpay.models.tables import ATTEMPTS, PAYMENTS
 
 _CLAIM = text(
     """
@@ -59,8 +60,8 @@ async def release(
 ) -> None:
     """Give the lease back and say when the payment is next due (None: nothing left to do)."""
     await session.execute(
-        update(Payment)
-        .where(Payment.id == payment_id, Payment.lease_owner == owner)
+        update(PAYMENTS)
+        .where(PAYMENTS.c.id == payment_id, PAYMENTS.c.lease_owner == owner)
         .values(lease_owner=None, lease_expires_at=None, next_run_at=next_run_at)
     )
 
@@ -86,12 +87,10 @@ async def providers_tried(session: AsyncSession, payment_id: uuid.UUID) -> list[
 
 
 async def insert_attempt(session: AsyncSession, values: dict[str, Any]) -> None:
-    await session.execute(insert(PaymentAttempt).values(**values))
+    await session.execute(insert(ATTEMPTS).values(**values))
 
 
 async def update_attempt(
     session: AsyncSession, attempt_id: uuid.UUID, values: dict[str, Any]
 ) -> None:
-    await session.execute(
-        update(PaymentAttempt).where(PaymentAttempt.id == attempt_id).values(**values)
-    )
+    await session.execute(update(ATTEMPTS).where(ATTEMPTS.c.id == attempt_id).values(**values))
