@@ -325,6 +325,11 @@ async def run_once(args: argparse.Namespace, receivers: Receivers | None) -> dic
             url, args.payments, args.payments / 10 + 60, psutil.Process(worker.pid)
         )
         worker_rss_end = psutil.Process(worker.pid).memory_info().rss
+        cpu_seconds = {
+            name: round(sum(psutil.Process(process.pid).cpu_times()[:2]), 1)
+            for name, process in zip(("sandbox", "api", "worker"), processes, strict=True)
+        }
+        cpu_seconds["load_generator"] = round(sum(psutil.Process().cpu_times()[:2]), 1)
     finally:
         for process in processes:
             process.terminate()
@@ -352,6 +357,7 @@ async def run_once(args: argparse.Namespace, receivers: Receivers | None) -> dic
         "worker_rss_mb_start": round(worker_rss_start / 2**20, 1),
         "worker_rss_mb_end": round(worker_rss_end / 2**20, 1),
         "worker_rss_mb_by_progress": finished["worker_rss_mb_by_progress"],
+        "cpu_seconds_by_process": cpu_seconds,
         "pgbench_tps": tps,
         "database": "DATABASE_URL" if os.environ.get("DATABASE_URL") else "embedded",
         "logs": str(data_dir),

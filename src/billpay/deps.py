@@ -14,7 +14,9 @@ from billpay.state import AppState
 _bearer = HTTPBearer(auto_error=False, description="Your billpay API key")
 
 
-def get_state(request: Request) -> AppState:
+async def get_state(request: Request) -> AppState:
+    # async on purpose: FastAPI runs a plain ``def`` dependency in a thread pool, a thread
+    # hand-off on every request for a dictionary lookup.
     state: AppState = request.app.state.billpay
     return state
 

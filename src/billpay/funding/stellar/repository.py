@@ -153,8 +153,8 @@ async def stellar_payments_for_update(
     """The Stellar-funded payments with these short ids, row-locked in a stable order.
 
     Returned detached from the session: the caller tracks their status itself, and a session
-    holding hundreds of payments would make every ORM ``UPDATE payments`` of the batch (each
-    status transition) scan all of them to synchronize."""
+    holding hundreds of payments would make any ORM-enabled statement of the batch scan all of
+    them to synchronize."""
     wanted = sorted(set(short_ids))
     if not wanted:
         return {}
