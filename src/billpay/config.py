@@ -60,6 +60,11 @@ class Settings(BaseSettings):
     periodic_interval_seconds: float = Field(
         default=5.0, validation_alias=_alias("BILL_PROCESSOR_PERIODIC_SECONDS")
     )
+    # Deliveries share the worker's CPU with payments: a few at a time keeps the payment
+    # path first, and the outbox catches up when the load drops.
+    outbox_concurrency: int = Field(
+        default=8, validation_alias=_alias("BILLPAY_OUTBOX_CONCURRENCY")
+    )
     breaker_consecutive_failures: int = Field(
         default=5, validation_alias=_alias("BILLPAY_BREAKER_CONSECUTIVE_FAILURES")
     )

@@ -144,7 +144,7 @@ class Dispatcher:
             log.info("outbox_dispatcher_stopped")
 
     async def _claim_and_spawn(self) -> bool:
-        free = self.settings.worker_concurrency - len(self._tasks)
+        free = self.settings.outbox_concurrency - len(self._tasks)
         if free <= 0:
             return False
         wanted = min(self.settings.batch_size, free)
@@ -163,7 +163,7 @@ class Dispatcher:
     async def _seconds_to_wait(self) -> float:
         """Until the next message falls due, at most the poll interval (a wake-up cuts it short)."""
         timeout = self.settings.poll_interval_seconds
-        if len(self._tasks) >= self.settings.worker_concurrency:
+        if len(self._tasks) >= self.settings.outbox_concurrency:
             return timeout  # full: a finishing try wakes the loop
         async with self.state.unit_of_work() as session:
             next_due = await repo.seconds_until_next_due(session)
