@@ -58,6 +58,7 @@ def settings_overrides() -> dict[str, Any]:
         "flutterwave_base_url": None,
         "interswitch_base_url": None,
         "worker_concurrency": 2,
+        "outbox_concurrency": 2,
         "batch_size": 2,
     }
 
