@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import stat
 from dataclasses import dataclass
 from pathlib import Path
+from types import FrameType
 
 import uvicorn
 from rich.console import Console
@@ -103,7 +105,15 @@ async def serve_api_and_worker(state: AppState, run_worker: bool = True) -> None
         await asyncio.gather(*tasks[1:], return_exceptions=True)
 
 
+def _exit_on_sigterm(signum: int, frame: FrameType | None) -> None:
+    # SIGTERM's default action skips atexit hooks, and the embedded Postgres is stopped by
+    # one (pgserver): exit like Ctrl-C does. uvicorn re-raises the signal once it has shut
+    # down gracefully, so this runs after the API and worker have stopped.
+    raise SystemExit(128 + signum)
+
+
 def prepare(settings: Settings, console: Console) -> tuple[Settings, str]:
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     configure_logging(settings.log_level)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     url = database_url(settings, console)
