@@ -6,6 +6,7 @@ import asyncio
 import os
 import signal
 import stat
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
@@ -113,7 +114,8 @@ def _exit_on_sigterm(signum: int, frame: FrameType | None) -> None:
 
 
 def prepare(settings: Settings, console: Console) -> tuple[Settings, str]:
-    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    if threading.current_thread() is threading.main_thread():  # signals are main-thread only
+        signal.signal(signal.SIGTERM, _exit_on_sigterm)
     configure_logging(settings.log_level)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     url = database_url(settings, console)
