@@ -48,6 +48,7 @@ def up(
     sandbox_port: Annotated[int, typer.Option(help="Provider simulators' port")] = 8100,
 ) -> None:
     """Everything in one process: embedded Postgres, simulators, API, worker."""
+    runtime.exit_cleanly_on_sigterm()
     settings, url = runtime.prepare(get_settings(), console)
     settings = settings.model_copy(update={"api_port": port, "sandbox_port": sandbox_port})
     generated_token = ensure_admin_token()

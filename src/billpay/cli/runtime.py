@@ -107,15 +107,18 @@ async def serve_api_and_worker(state: AppState, run_worker: bool = True) -> None
 
 
 def _exit_on_sigterm(signum: int, frame: FrameType | None) -> None:
-    # SIGTERM's default action skips atexit hooks, and the embedded Postgres is stopped by
-    # one (pgserver): exit like Ctrl-C does. uvicorn re-raises the signal once it has shut
-    # down gracefully, so this runs after the API and worker have stopped.
     raise SystemExit(128 + signum)
 
 
-def prepare(settings: Settings, console: Console) -> tuple[Settings, str]:
+def exit_cleanly_on_sigterm() -> None:
+    """For ``billpay up``: SIGTERM's default action skips atexit hooks, and the embedded
+    Postgres is stopped by one (pgserver). uvicorn re-raises the signal once the API has shut
+    down, so exiting here lets the worker stop and the database stop after it."""
     if threading.current_thread() is threading.main_thread():  # signals are main-thread only
         signal.signal(signal.SIGTERM, _exit_on_sigterm)
+
+
+def prepare(settings: Settings, console: Console) -> tuple[Settings, str]:
     configure_logging(settings.log_level)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     url = database_url(settings, console)
