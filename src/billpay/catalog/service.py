@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import structlog
@@ -17,38 +17,24 @@ from billpay.providers.base import BillProvider, BillType, MeterType, ProviderNa
 log = structlog.get_logger(__name__)
 
 
-@dataclass(frozen=True)
-class Plan:
-    slug: str
-    bill_type: BillType
-    biller: str
-    biller_name: str
-    name: str
-    price_kobo: int | None
-    min_kobo: int | None
-    max_kobo: int | None
-    validity_days: int | None
-    meter_type: MeterType | None
-    offers: tuple[ProviderMeta, ...] = field(default_factory=tuple)
-
-    @classmethod
-    def from_row(cls, row: BillerPlan) -> Plan:
-        return cls(
-            slug=row.slug,
-            bill_type=BillType(row.bill_type),
-            biller=row.biller,
-            biller_name=row.biller_name,
-            name=row.name,
-            price_kobo=row.price_kobo,
-            min_kobo=row.min_kobo,
-            max_kobo=row.max_kobo,
-            validity_days=row.validity_days,
-            meter_type=MeterType(row.meter_type) if row.meter_type else None,
-            offers=tuple(_offer(meta) for meta in row.provider_meta),
-        )
+def plan_from_row(row: BillerPlan) -> NormalizedPlan:
+    """A stored plan as the rest of billpay uses it (the inverse of ``plan_row``)."""
+    return NormalizedPlan(
+        slug=row.slug,
+        bill_type=BillType(row.bill_type),
+        biller=row.biller,
+        biller_name=row.biller_name,
+        name=row.name,
+        price_kobo=row.price_kobo,
+        min_kobo=row.min_kobo,
+        max_kobo=row.max_kobo,
+        validity_days=row.validity_days,
+        meter_type=MeterType(row.meter_type) if row.meter_type else None,
+        provider_meta=tuple(_meta(meta) for meta in row.provider_meta),
+    )
 
 
-def _offer(meta: Mapping[str, Any]) -> ProviderMeta:
+def _meta(meta: Mapping[str, Any]) -> ProviderMeta:
     meter = meta.get("meter_type")
     return ProviderMeta(
         provider=ProviderName(meta["provider"]),

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from billpay.ledger import service as ledger
 from billpay.models import Client
+from billpay.webhooks.signing import new_secret
 
 API_KEY_PREFIX = "bp_"
 
@@ -47,7 +48,7 @@ async def create_client(
         api_key_hash=hash_api_key(key),
         api_key_prefix=key[:10],
         webhook_url=webhook_url,
-        webhook_secret="whsec_" + secrets.token_urlsafe(24),
+        webhook_secret=new_secret(),
     )
     session.add(client)
     await session.flush()

@@ -4,7 +4,6 @@ the client's webhook settings. Runs in the caller's transaction; never commits."
 from __future__ import annotations
 
 import base64
-import secrets
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ from billpay.outbox import repository as repo
 from billpay.outbox.repository import ClaimedMessage
 from billpay.outbox.schemas import Channel, DeliveryStatus, WebhookSettingsUpdate
 from billpay.redact import mask_text
+from billpay.webhooks import signing
 
 if TYPE_CHECKING:
     from billpay.payments.lifecycle import Status
@@ -196,10 +196,6 @@ class WebhookSettings:
     previous_secret_valid: bool
 
 
-def new_webhook_secret() -> str:
-    return "whsec_" + secrets.token_urlsafe(24)
-
-
 async def update_webhook_settings(
     session: AsyncSession, client_id: uuid.UUID, update: WebhookSettingsUpdate
 ) -> WebhookSettings:
@@ -217,7 +213,7 @@ async def update_webhook_settings(
     if "webhook_url" in update.model_fields_set:
         values["webhook_url"] = str(update.webhook_url) if update.webhook_url else None
     if update.rotate_secret or (values.get("webhook_url") and client.webhook_secret is None):
-        new_secret = new_webhook_secret()
+        new_secret = signing.new_secret()
         values |= {"webhook_secret": new_secret, "webhook_secret_previous": client.webhook_secret}
     elif update.revoke_previous_secret:
         values["webhook_secret_previous"] = None

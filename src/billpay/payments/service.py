@@ -12,7 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from billpay.catalog import repository as catalog_repo
 from billpay.catalog.cache import TTLCache
-from billpay.catalog.service import Plan
+from billpay.catalog.normalize import NormalizedPlan
+from billpay.catalog.service import plan_from_row
 from billpay.clients.service import AuthenticatedClient
 from billpay.config import Settings
 from billpay.customers.identifiers import InvalidIdentifier, check_customer_for, normalize_phone
@@ -50,14 +51,14 @@ class PaymentService:
         self.settings = settings
         self.providers = providers
         # Plans change only when the catalog syncs; a minute's staleness is harmless.
-        self.active_plans: TTLCache[str, Plan | None] = TTLCache(ttl_seconds=60.0)
-        self.any_plans: TTLCache[str, Plan | None] = TTLCache(ttl_seconds=60.0)
+        self.active_plans: TTLCache[str, NormalizedPlan | None] = TTLCache(ttl_seconds=60.0)
+        self.any_plans: TTLCache[str, NormalizedPlan | None] = TTLCache(ttl_seconds=60.0)
         self.funding: Mapping[FundingMethod, FundingSource] = funding or {}
 
-    async def plan(self, session: AsyncSession, slug: str) -> Plan:
-        async def load() -> Plan | None:
+    async def plan(self, session: AsyncSession, slug: str) -> NormalizedPlan:
+        async def load() -> NormalizedPlan | None:
             row = await catalog_repo.get_active(session, slug)
-            return Plan.from_row(row) if row else None
+            return plan_from_row(row) if row else None
 
         plan = await self.active_plans.get_or_load(slug, load)
         if plan is None:
@@ -73,12 +74,12 @@ class PaymentService:
         self.active_plans.clear()
         self.any_plans.clear()
 
-    async def plan_or_none(self, session: AsyncSession, slug: str) -> Plan | None:
+    async def plan_or_none(self, session: AsyncSession, slug: str) -> NormalizedPlan | None:
         """A payment's plan even if since deactivated: its provider codes are still needed."""
 
-        async def load() -> Plan | None:
+        async def load() -> NormalizedPlan | None:
             row = await catalog_repo.get_any(session, slug)
-            return Plan.from_row(row) if row else None
+            return plan_from_row(row) if row else None
 
         return await self.any_plans.get_or_load(slug, load)
 
@@ -197,12 +198,14 @@ class PaymentService:
         )
         await session.refresh(payment)  # the UPDATE above expired updated_at
 
-    async def check_customer(self, plan: Plan, customer_id: str) -> tuple[str, str | None]:
+    async def check_customer(
+        self, plan: NormalizedPlan, customer_id: str
+    ) -> tuple[str, str | None]:
         """Shape check, then the provider's own lookup: the normalized id and the name."""
         checked = _checked_customer(plan.bill_type, customer_id, plan.biller)
         return checked, await self._verified_customer_name(plan, checked)
 
-    def _checked_amount(self, plan: Plan, amount_kobo: int | None) -> int:
+    def _checked_amount(self, plan: NormalizedPlan, amount_kobo: int | None) -> int:
         if plan.price_kobo is not None:
             if amount_kobo is not None and amount_kobo != plan.price_kobo:
                 raise Unprocessable(
@@ -227,12 +230,12 @@ class PaymentService:
             )
         return amount_kobo
 
-    async def _verified_customer_name(self, plan: Plan, customer_id: str) -> str | None:
+    async def _verified_customer_name(self, plan: NormalizedPlan, customer_id: str) -> str | None:
         """Ask the providers who this customer is. Invalid → 422; all providers down → 503."""
         if plan.bill_type not in VERIFIABLE:
             return None
         outage = False
-        for offer in sorted(plan.offers, key=lambda o: o.priority):
+        for offer in sorted(plan.provider_meta, key=lambda o: o.priority):
             provider = self.providers.get(offer.provider)
             if provider is None:
                 continue

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+import secrets
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -103,3 +104,8 @@ def verify(
         for candidate in expected
         for signature in parsed.signatures
     )
+
+
+def new_secret() -> str:
+    """A fresh signing secret for a merchant (shown to them once)."""
+    return "whsec_" + secrets.token_urlsafe(24)

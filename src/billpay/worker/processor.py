@@ -20,8 +20,7 @@ from typing import Any
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from billpay.catalog.normalize import ProviderMeta
-from billpay.catalog.service import Plan
+from billpay.catalog.normalize import NormalizedPlan, ProviderMeta
 from billpay.models import Payment, PaymentAttempt
 from billpay.payments import repository as payments_repo
 from billpay.payments import settlement
@@ -128,7 +127,7 @@ class Processor:
         session: AsyncSession,
         payment: Payment,
         status: Status,
-        plan: Plan | None,
+        plan: NormalizedPlan | None,
         tried: list[ProviderName],
     ) -> Call | None:
         route = self.state.routes.next_route(plan, tried)
@@ -171,7 +170,11 @@ class Processor:
         return Call(payment, attempt, provider, request, False, route.permit)
 
     def _call_for(
-        self, payment: Payment, attempt: PaymentAttempt, plan: Plan | None, is_requery: bool
+        self,
+        payment: Payment,
+        attempt: PaymentAttempt,
+        plan: NormalizedPlan | None,
+        is_requery: bool,
     ) -> Call:
         provider = self.state.providers[ProviderName(attempt.provider)]
         request = vend_request_for(payment, plan, attempt)
@@ -320,16 +323,18 @@ def _columns(attempt: PaymentAttempt) -> dict[str, Any]:
     }
 
 
-def vend_request_for(payment: Payment, plan: Plan | None, attempt: PaymentAttempt) -> VendRequest:
+def vend_request_for(
+    payment: Payment, plan: NormalizedPlan | None, attempt: PaymentAttempt
+) -> VendRequest:
     """The request of an existing attempt: same provider, same reference."""
     offer = _offer(plan, ProviderName(attempt.provider))
     return _vend_request(payment, offer, attempt.provider_reference)
 
 
-def _offer(plan: Plan | None, provider: ProviderName) -> ProviderMeta | None:
+def _offer(plan: NormalizedPlan | None, provider: ProviderName) -> ProviderMeta | None:
     if plan is None:
         return None
-    return next((offer for offer in plan.offers if offer.provider is provider), None)
+    return next((offer for offer in plan.provider_meta if offer.provider is provider), None)
 
 
 def _vend_request(payment: Payment, offer: ProviderMeta | None, reference: str) -> VendRequest:

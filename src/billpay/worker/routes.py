@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
-from billpay.catalog.service import Plan
+from billpay.catalog.normalize import NormalizedPlan
 from billpay.providers.base import Outcome, ProviderName
 from billpay.routing.breaker import DEFAULT_BREAKER_POLICY, BreakerPolicy, CircuitBreaker, Permit
 from billpay.routing.router import RouteChoice, choose_route
@@ -30,18 +30,20 @@ class Routes:
         self.configured = frozenset(configured)
         self.breakers = {name: CircuitBreaker(name, policy) for name in self.configured}
 
-    def has_next(self, plan: Plan | None, tried: Sequence[ProviderName]) -> bool:
+    def has_next(self, plan: NormalizedPlan | None, tried: Sequence[ProviderName]) -> bool:
         """Whether some untried provider could take this payment now (no permit taken)."""
         if plan is None:
             return False
-        route = choose_route(plan.offers, self.configured, self.breakers, tried)
+        route = choose_route(plan.provider_meta, self.configured, self.breakers, tried)
         return any(choice.eligible for choice in route)
 
-    def next_route(self, plan: Plan | None, tried: Sequence[ProviderName]) -> Route | None:
+    def next_route(
+        self, plan: NormalizedPlan | None, tried: Sequence[ProviderName]
+    ) -> Route | None:
         """The first eligible untried provider whose breaker grants a permit."""
         if plan is None:
             return None
-        for choice in choose_route(plan.offers, self.configured, self.breakers, tried):
+        for choice in choose_route(plan.provider_meta, self.configured, self.breakers, tried):
             if not choice.eligible:
                 continue
             permit = self.breakers[choice.provider].acquire()

@@ -153,9 +153,7 @@ def upgrade() -> None:
         sa.Column("fee_kobo", sa.BigInteger(), nullable=False),
         sa.Column("total_kobo", sa.BigInteger(), nullable=False),
         sa.Column("funding_method", sa.String(length=20), nullable=False),
-        sa.Column(
-            "funding_instructions", postgresql.JSONB(astext_type=sa.Text()), nullable=True
-        ),
+        sa.Column("funding_instructions", postgresql.JSONB(astext_type=sa.Text()), nullable=True),
         sa.Column("funding_expires_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("status", sa.String(length=20), nullable=False),
         sa.Column("provider", sa.String(length=20), nullable=True),
