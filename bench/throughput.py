@@ -45,6 +45,7 @@ from billpay.sandbox.server import ThreadedServer, free_port
 from billpay.state import AppState
 
 RESULTS = Path(__file__).parent / "results"
+WARMUP_PAYMENTS = 50
 BIN = Path(sys.executable).parent
 
 
@@ -58,6 +59,15 @@ def percentile(values: list[float], pct: float) -> float:
 def spawn(args: list[str], env: dict[str, str], log_dir: Path) -> subprocess.Popen[bytes]:
     log = (log_dir / f"{args[0]}.log").open("ab")
     return subprocess.Popen([str(BIN / "billpay"), *args], env=env, stdout=log, stderr=log)
+
+
+def cpu_seconds_by_process(processes: list[subprocess.Popen[bytes]]) -> dict[str, float]:
+    used = {
+        name: sum(psutil.Process(process.pid).cpu_times()[:2])
+        for name, process in zip(("sandbox", "api", "worker"), processes, strict=True)
+    }
+    used["load_generator"] = sum(psutil.Process().cpu_times()[:2])
+    return used
 
 
 async def wait_http(url: str, timeout: float = 30.0) -> None:
@@ -92,7 +102,8 @@ async def prepare_client(
         async with state.unit_of_work() as session:
             await sync(session, state.providers)
             client, key = await create_client(session, "bench", webhook_url)
-            await top_up(session, client.id, payments * 2_000_000, "bench balance")
+            balance = (payments + WARMUP_PAYMENTS) * 2_000_000
+            await top_up(session, client.id, balance, "bench balance")
         return key
     finally:
         await state.aclose()
@@ -152,16 +163,19 @@ async def create_load(
 
 
 async def wait_finished(
-    url: str, payments: int, timeout: float, worker: psutil.Process
+    url: str, payments: int, timeout: float, worker: psutil.Process, since: float = 0.0
 ) -> dict[str, Any]:
-    """Wait for every payment to finish, sampling the worker's memory as they do."""
+    """Wait for every payment created after ``since`` (epoch seconds) to finish, sampling the
+    worker's memory as they do."""
     connection = await asyncpg.connect(asyncpg_dsn(url))
     rss_by_progress: dict[str, float] = {}
     try:
         deadline = time.monotonic() + timeout
         while True:
             done = await connection.fetchval(
-                "SELECT count(*) FROM payments WHERE status IN ('paid', 'refunded', 'needs_review')"
+                "SELECT count(*) FROM payments WHERE created_at >= to_timestamp($1) "
+                "AND status IN ('paid', 'refunded', 'needs_review')",
+                since,
             )
             quarter = f"{min(4, done * 4 // payments) * 25}%"
             rss_by_progress.setdefault(quarter, round(worker.memory_info().rss / 2**20, 1))
@@ -171,7 +185,8 @@ async def wait_finished(
         rows = await connection.fetch(
             "SELECT status, extract(epoch FROM completed_at - created_at) AS seconds, "
             "extract(epoch FROM created_at) AS created, extract(epoch FROM completed_at) AS done "
-            "FROM payments"
+            "FROM payments WHERE created_at >= to_timestamp($1)",
+            since,
         )
     finally:
         await connection.close()
@@ -316,20 +331,22 @@ async def run_once(args: argparse.Namespace, receivers: Receivers | None) -> dic
         await wait_http(f"{api_url}/healthz")
         worker = spawn(["worker"], env, data_dir)
         processes.append(worker)
-        await asyncio.sleep(1.0)
+        # Warm up (imports, connection pools, plan cache) so figures describe a running
+        # service, not its start-up; warm-up payments are left out of every figure.
+        await create_load(api_url, key, WARMUP_PAYMENTS, 2, args.workload)
+        await wait_finished(url, WARMUP_PAYMENTS, 120, psutil.Process(worker.pid))
+        since = time.time()
+        cpu_before = cpu_seconds_by_process(processes)
         worker_rss_start = psutil.Process(worker.pid).memory_info().rss
         latencies, create_seconds = await create_load(
             api_url, key, args.payments, args.concurrency, args.workload
         )
         finished = await wait_finished(
-            url, args.payments, args.payments / 10 + 60, psutil.Process(worker.pid)
+            url, args.payments, args.payments / 10 + 60, psutil.Process(worker.pid), since
         )
         worker_rss_end = psutil.Process(worker.pid).memory_info().rss
-        cpu_seconds = {
-            name: round(sum(psutil.Process(process.pid).cpu_times()[:2]), 1)
-            for name, process in zip(("sandbox", "api", "worker"), processes, strict=True)
-        }
-        cpu_seconds["load_generator"] = round(sum(psutil.Process().cpu_times()[:2]), 1)
+        cpu_after = cpu_seconds_by_process(processes)
+        cpu_seconds = {name: round(cpu_after[name] - cpu_before[name], 1) for name in cpu_after}
     finally:
         for process in processes:
             process.terminate()

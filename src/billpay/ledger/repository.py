@@ -11,13 +11,13 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import event, func, insert, select, text, update
+from sqlalchemy import event, func, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from billpay.db import raw
 from billpay.ledger.accounts import is_guarded
 from billpay.models import LedgerAccount, LedgerEntry
-from billpay.models.tables import ENTRIES
 
 
 @dataclass(frozen=True)
@@ -67,20 +67,20 @@ ACCOUNT_IDS = AccountIds()
 
 async def debit_if_covered(session: AsyncSession, account_id: int, amount_kobo: int) -> bool:
     """Take ``amount_kobo`` out of a guarded account only if its balance covers it."""
-    result = await session.execute(
-        update(LedgerAccount)
-        .where(LedgerAccount.id == account_id, LedgerAccount.balance_kobo >= amount_kobo)
-        .values(balance_kobo=LedgerAccount.balance_kobo - amount_kobo)
-        .returning(LedgerAccount.id)
+    debited = await (await raw.connection(session)).fetchval(
+        "UPDATE ledger_accounts SET balance_kobo = balance_kobo - $2 "
+        "WHERE id = $1 AND balance_kobo >= $2 RETURNING id",
+        account_id,
+        amount_kobo,
     )
-    return result.scalar_one_or_none() is not None
+    return debited is not None
 
 
 async def credit_guarded(session: AsyncSession, account_id: int, amount_kobo: int) -> None:
-    await session.execute(
-        update(LedgerAccount)
-        .where(LedgerAccount.id == account_id)
-        .values(balance_kobo=LedgerAccount.balance_kobo + amount_kobo)
+    await (await raw.connection(session)).execute(
+        "UPDATE ledger_accounts SET balance_kobo = balance_kobo + $2 WHERE id = $1",
+        account_id,
+        amount_kobo,
     )
 
 
@@ -91,20 +91,19 @@ async def insert_entries(
     postings: list[Posting],
     ids: dict[str, int],
 ) -> None:
-    await session.execute(
-        insert(ENTRIES),
-        [
-            {
-                "journal_id": journal_id,
-                "payment_id": payment_id,
-                "kind": posting.kind,
-                "debit_account_id": ids[posting.debit],
-                "credit_account_id": ids[posting.credit],
-                "amount_kobo": posting.amount_kobo,
-                "memo": posting.memo,
-            }
-            for posting in postings
-        ],
+    """All postings of one journal in one statement."""
+    await (await raw.connection(session)).execute(
+        "INSERT INTO ledger_entries "
+        "(journal_id, payment_id, kind, debit_account_id, credit_account_id, amount_kobo, memo) "
+        "SELECT $1, $2, * FROM unnest($3::varchar[], $4::bigint[], $5::bigint[], "
+        "$6::bigint[], $7::varchar[])",
+        journal_id,
+        payment_id,
+        [posting.kind for posting in postings],
+        [ids[posting.debit] for posting in postings],
+        [ids[posting.credit] for posting in postings],
+        [posting.amount_kobo for posting in postings],
+        [posting.memo for posting in postings],
     )
 
 

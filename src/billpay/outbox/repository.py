@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import Select
 from sqlalchemy.sql.elements import ColumnElement
 
+from billpay.db import raw
 from billpay.models import BillerPlan, Client, OutboxAttempt, OutboxMessage, Payment
 
 OUTBOX_CHANNEL = "billpay_outbox"
@@ -168,16 +169,15 @@ async def insert_for_event(
     channels: Sequence[str],
     keys: Sequence[str],
 ) -> None:
-    await session.execute(
-        _enqueue_statement(),
-        {
-            "payment_id": payment_id,
-            "event_id": event_id,
-            "to_status": to_status,
-            "channels": list(channels),
-            "keys": list(keys),
-        },
-    )
+    statement = raw.compiled(_enqueue_statement())
+    params = {
+        "payment_id": payment_id,
+        "event_id": event_id,
+        "to_status": to_status,
+        "channels": list(channels),
+        "keys": list(keys),
+    }
+    await (await raw.connection(session)).execute(statement.sql, *statement.args(params))
 
 
 @dataclass(frozen=True)

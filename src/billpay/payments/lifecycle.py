@@ -12,10 +12,10 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import func, insert, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from billpay.models.tables import EVENTS, PAYMENTS
+from billpay.db import raw
+from billpay.models.tables import PAYMENTS
 from billpay.outbox.service import enqueue_for_event
 
 
@@ -91,16 +91,18 @@ async def transition(
     values: dict[str, Any] = dict(fields or {})
     values["status"] = to_status.value
     if to_status in FINAL or to_status is Status.PAID:
-        values.setdefault("completed_at", func.now())
+        values.setdefault("completed_at", raw.DB_NOW)
     if to_status in FINAL or to_status in {Status.PAID, Status.NEEDS_REVIEW}:
         values.setdefault("next_run_at", None)
-    result = await session.execute(
-        update(PAYMENTS)
-        .where(PAYMENTS.c.id == payment_id, PAYMENTS.c.status == from_status.value)
-        .values(**values)
-        .returning(PAYMENTS.c.id)
+    assignments, args = raw.set_clause(PAYMENTS, values, first=3)
+    connection = await raw.connection(session)
+    moved = await connection.fetchval(
+        f"UPDATE payments SET {assignments} WHERE id = $1 AND status = $2 RETURNING id",  # noqa: S608 -- column names from the table
+        payment_id,
+        from_status.value,
+        *args,
     )
-    if result.scalar_one_or_none() is None:
+    if moved is None:
         raise StaleTransition(payment_id, from_status)
     await record_event(session, payment_id, from_status, to_status, reason, actor, data)
 
@@ -114,17 +116,16 @@ async def record_event(
     actor: str,
     data: Mapping[str, Any] | None = None,
 ) -> None:
-    event_id = await session.scalar(
-        insert(EVENTS)
-        .values(
-            payment_id=payment_id,
-            from_status=from_status.value if from_status else None,
-            to_status=to_status.value,
-            reason=reason,
-            actor=actor,
-            data=dict(data) if data else None,
-        )
-        .returning(EVENTS.c.id)
+    connection = await raw.connection(session)
+    event_id = await connection.fetchval(
+        "INSERT INTO payment_events (payment_id, from_status, to_status, reason, actor, data) "
+        "VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        payment_id,
+        from_status.value if from_status else None,
+        to_status.value,
+        reason,
+        actor,
+        raw.jsonb(dict(data)) if data else None,
     )
     assert event_id is not None
     await enqueue_for_event(session, payment_id, event_id, to_status)

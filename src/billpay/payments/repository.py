@@ -6,10 +6,10 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, text, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from billpay.db import raw
 from billpay.models import Payment, PaymentAttempt, PaymentEvent
 from billpay.models.tables import PAYMENTS
 
@@ -18,15 +18,30 @@ WORK_CHANNEL = "billpay_work"
 JOBS_CHANNEL = "billpay_jobs"
 
 
-async def insert_if_new(session: AsyncSession, values: dict[str, Any]) -> uuid.UUID | None:
-    """Insert unless ``(client_id, request_reference)`` exists; a concurrent twin waits, skips."""
-    result = await session.execute(
-        pg_insert(Payment)
-        .values(**values)
-        .on_conflict_do_nothing(constraint="uq_payments_client_reference")
-        .returning(Payment.id)
+async def insert_if_new(session: AsyncSession, values: dict[str, Any]) -> Payment | None:
+    """Insert unless ``(client_id, request_reference)`` exists; a concurrent twin waits, skips.
+
+    Returns the new row as a detached ``Payment`` (database defaults filled in), so the
+    caller needs no second read.
+    """
+    columns, args = raw.insert_clause(PAYMENTS, values)
+    row = await (await raw.connection(session)).fetchrow(
+        f"INSERT INTO payments {columns} "
+        "ON CONFLICT ON CONSTRAINT uq_payments_client_reference DO NOTHING RETURNING *",
+        *args,
     )
-    return result.scalar_one_or_none()
+    return None if row is None else Payment(**dict(row.items()))
+
+
+async def reference_exists(
+    session: AsyncSession, client_id: uuid.UUID, request_reference: str
+) -> bool:
+    found = await (await raw.connection(session)).fetchval(
+        "SELECT 1 FROM payments WHERE client_id = $1 AND request_reference = $2",
+        client_id,
+        request_reference,
+    )
+    return found is not None
 
 
 async def get(session: AsyncSession, payment_id: uuid.UUID) -> Payment | None:
@@ -107,15 +122,20 @@ async def attempts_of(session: AsyncSession, payment_id: uuid.UUID) -> list[Paym
 
 async def wake_workers(session: AsyncSession) -> None:
     """Delivered to listening workers when the surrounding transaction commits."""
-    await session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": WORK_CHANNEL})
+    await (await raw.connection(session)).execute(f"NOTIFY {WORK_CHANNEL}")
 
 
 async def wake_jobs(session: AsyncSession) -> None:
     """Run the workers' periodic jobs now rather than on their next beat (after commit)."""
-    await session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": JOBS_CHANNEL})
+    await (await raw.connection(session)).execute(f"NOTIFY {JOBS_CHANNEL}")
 
 
 async def set_fields(session: AsyncSession, payment_id: uuid.UUID, fields: dict[str, Any]) -> None:
     """Non-status columns only: ``status`` belongs to ``lifecycle``."""
     assert "status" not in fields
-    await session.execute(update(PAYMENTS).where(PAYMENTS.c.id == payment_id).values(**fields))
+    assignments, args = raw.set_clause(PAYMENTS, fields, first=2)
+    await (await raw.connection(session)).execute(
+        f"UPDATE payments SET {assignments} WHERE id = $1",  # noqa: S608 -- column names from the table
+        payment_id,
+        *args,
+    )

@@ -88,8 +88,9 @@ class PaymentService:
     ) -> tuple[Payment, bool]:
         """The payment for this reference, and whether this call created it."""
         fingerprint = body.fingerprint()
-        existing = await repo.get_by_reference(session, client.id, body.request_reference)
-        if existing is not None:
+        if await repo.reference_exists(session, client.id, body.request_reference):
+            existing = await repo.get_by_reference(session, client.id, body.request_reference)
+            assert existing is not None  # payments are never deleted
             return _replay(existing, fingerprint), False
         source = self._funding_source(body.funding_method)
         plan = await self.plan(session, body.plan)
@@ -138,12 +139,12 @@ class PaymentService:
             winner = await repo.get_by_reference(session, client.id, body.request_reference)
             assert winner is not None
             return _replay(winner, fingerprint), False
-        payment = await repo.get(session, payment_id)
-        assert payment is not None
         if source is None:
             await self._reserve_balance(session, client, payment_id, amount_kobo + fee_kobo)
-        else:
-            await self._open_funding(session, source, payment)
+            return inserted, True
+        payment = await repo.get(session, payment_id)
+        assert payment is not None
+        await self._open_funding(session, source, payment)
         return payment, True
 
     def _funding_source(self, method: FundingMethod) -> FundingSource | None:

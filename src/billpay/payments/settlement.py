@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from billpay.db import raw
 from billpay.ledger import accounts
 from billpay.ledger import service as ledger
 from billpay.models import Payment
@@ -131,7 +131,7 @@ async def fund(
         Status.PENDING,
         reason=reason,
         actor=actor,
-        fields={"next_run_at": func.now()},
+        fields={"next_run_at": raw.DB_NOW},
     )
     await payments_repo.wake_workers(session)
 

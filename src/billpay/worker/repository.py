@@ -6,11 +6,12 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, text, update
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from billpay.db import raw
 from billpay.models import Payment, PaymentAttempt
-from billpay.models.tables import ATTEMPTS, PAYMENTS
+from billpay.models.tables import ATTEMPTS
 
 _CLAIM = text(
     """
@@ -59,10 +60,12 @@ async def release(
     session: AsyncSession, payment_id: uuid.UUID, owner: str, next_run_at: datetime | None
 ) -> None:
     """Give the lease back and say when the payment is next due (None: nothing left to do)."""
-    await session.execute(
-        update(PAYMENTS)
-        .where(PAYMENTS.c.id == payment_id, PAYMENTS.c.lease_owner == owner)
-        .values(lease_owner=None, lease_expires_at=None, next_run_at=next_run_at)
+    await (await raw.connection(session)).execute(
+        "UPDATE payments SET lease_owner = NULL, lease_expires_at = NULL, next_run_at = $3, "
+        "updated_at = now() WHERE id = $1 AND lease_owner = $2",
+        payment_id,
+        owner,
+        next_run_at,
     )
 
 
@@ -87,10 +90,16 @@ async def providers_tried(session: AsyncSession, payment_id: uuid.UUID) -> list[
 
 
 async def insert_attempt(session: AsyncSession, values: dict[str, Any]) -> None:
-    await session.execute(insert(ATTEMPTS).values(**values))
+    columns, args = raw.insert_clause(ATTEMPTS, values)
+    await (await raw.connection(session)).execute(f"INSERT INTO payment_attempts {columns}", *args)
 
 
 async def update_attempt(
     session: AsyncSession, attempt_id: uuid.UUID, values: dict[str, Any]
 ) -> None:
-    await session.execute(update(ATTEMPTS).where(ATTEMPTS.c.id == attempt_id).values(**values))
+    assignments, args = raw.set_clause(ATTEMPTS, values, first=2)
+    await (await raw.connection(session)).execute(
+        f"UPDATE payment_attempts SET {assignments} WHERE id = $1",  # noqa: S608 -- column names from the table
+        attempt_id,
+        *args,
+    )
