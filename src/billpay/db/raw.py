@@ -21,7 +21,8 @@ from sqlalchemy import Table
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql.expression import Executable
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.expression import ClauseElement
 
 
 class _DatabaseNow:
@@ -98,8 +99,8 @@ class Compiled:
 
 
 @cache
-def compiled(statement: Executable) -> Compiled:
-    result = statement.compile(dialect=asyncpg_dialect())
+def compiled(statement: ClauseElement) -> Compiled:
+    result = cast(SQLCompiler, statement.compile(dialect=asyncpg_dialect()))  # type: ignore[no-untyped-call]
     order = tuple(result.positiontup or ())
     defaults = {name: bind.effective_value for name, bind in result.binds.items()}
     return Compiled(str(result), order, defaults)
