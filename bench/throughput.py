@@ -199,6 +199,7 @@ async def wait_finished(
         "not_paid": len(rows) - len(paid),
         "time_to_paid": [float(r["seconds"]) for r in paid],
         "wall_seconds": last - first,
+        "last_done": last,
     }
 
 
@@ -338,9 +339,14 @@ async def run_once(args: argparse.Namespace, receivers: Receivers | None) -> dic
         since = time.time()
         cpu_before = cpu_seconds_by_process(processes)
         worker_rss_start = psutil.Process(worker.pid).memory_info().rss
+        if args.drain:
+            psutil.Process(worker.pid).suspend()
         latencies, create_seconds = await create_load(
             api_url, key, args.payments, args.concurrency, args.workload
         )
+        drain_started = time.time()
+        if args.drain:
+            psutil.Process(worker.pid).resume()
         finished = await wait_finished(
             url, args.payments, args.payments / 10 + 60, psutil.Process(worker.pid), since
         )
@@ -354,7 +360,12 @@ async def run_once(args: argparse.Namespace, receivers: Receivers | None) -> dic
             process.wait(timeout=30)
     tps = pgbench_tps(url, args.pgbench_seconds) if args.pgbench_seconds else None
     ttp = finished["time_to_paid"]
+    drain: dict[str, Any] = {}
+    if args.drain:
+        drain_seconds = finished["last_done"] - drain_started
+        drain["worker_alone_payments_per_second"] = round(finished["paid"] / drain_seconds, 1)
     return {
+        **drain,
         "payments": args.payments,
         "concurrency": args.concurrency,
         "workload": args.workload,
@@ -402,6 +413,11 @@ def main() -> None:
         "--notifications",
         action="store_true",
         help="merchant webhooks, payer emails and SMS on, to local receivers",
+    )
+    parser.add_argument(
+        "--drain",
+        action="store_true",
+        help="hold the worker while creating, then time it alone on the queue it finds",
     )
     parser.add_argument("--worker-concurrency", type=int, default=64)
     parser.add_argument("--batch-size", type=int, default=50)

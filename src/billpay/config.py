@@ -80,6 +80,10 @@ class Settings(BaseSettings):
     provider_timeout_seconds: float = Field(
         default=30.0, validation_alias=_alias("PROVIDER_TIMEOUT_SECONDS")
     )
+    # Connections each provider's HTTP client keeps open (and alive) at most.
+    provider_max_connections: int = Field(
+        default=32, ge=1, validation_alias=_alias("PROVIDER_MAX_CONNECTIONS")
+    )
 
     # --- VTpass ------------------------------------------------------------------------------
     vtpass_base_url: str | None = Field(default=None, validation_alias=_alias("VTPASS_BASE_URL"))

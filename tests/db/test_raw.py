@@ -68,3 +68,24 @@ def test_jsonb_parameters_are_json_text() -> None:
     clause, args = raw.insert_clause(PAYMENTS, {"funding_instructions": {"memo": "BILL-1"}})
     assert clause == "(funding_instructions) VALUES ($1)"
     assert args == ['{"memo": "BILL-1"}']
+
+
+async def test_a_new_transaction_of_the_same_session_gets_its_own_connection(
+    state: AppState,
+) -> None:
+    """The connection is remembered per transaction only: after a commit the session may be
+    handed another pooled connection, and raw statements must follow it."""
+    name = f"raw-{uuid.uuid4().hex[:8]}"
+    async with state.sessions() as session:
+        async with session.begin():
+            await _insert_client(session, name)
+        with pytest.raises(RuntimeError):
+            async with session.begin():
+                await _insert_client(session, name + "-rolled-back")
+                raise RuntimeError("second transaction fails")
+        async with session.begin():
+            backend = await session.scalar(text("SELECT pg_backend_pid()"))
+            raw_backend = await (await raw.connection(session)).fetchval("SELECT pg_backend_pid()")
+            assert raw_backend == backend
+    assert await _client_named(state, name) == 1
+    assert await _client_named(state, name + "-rolled-back") == 0

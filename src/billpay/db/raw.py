@@ -17,10 +17,11 @@ from functools import cache
 from typing import Any, cast
 
 import asyncpg
-from sqlalchemy import Table
+from sqlalchemy import Table, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session, SessionTransaction
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import ClauseElement
 
@@ -35,8 +36,20 @@ class _DatabaseNow:
 DB_NOW = _DatabaseNow()
 
 
+_CACHE_KEY = "billpay.raw_connection"
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_connection(session: Session, _transaction: SessionTransaction) -> None:
+    # The next transaction may run on another pooled connection.
+    session.info.pop(_CACHE_KEY, None)
+
+
 async def connection(session: AsyncSession) -> asyncpg.Connection:
     """The asyncpg connection under ``session``, with the session's transaction open on it."""
+    cached = session.info.get(_CACHE_KEY)
+    if cached is not None:
+        return cast(asyncpg.Connection, cached)
     pooled = await (await session.connection()).get_raw_connection()
     adapted = cast(Any, pooled.dbapi_connection)  # SQLAlchemy's asyncpg adapter
     # The adapter sends BEGIN with its first statement; send it now, so that statements
@@ -44,7 +57,9 @@ async def connection(session: AsyncSession) -> asyncpg.Connection:
     # (tests/db/test_raw.py fails if a SQLAlchemy upgrade changes this.)
     if adapted._transaction is None:
         await adapted._start_transaction()
-    return cast(asyncpg.Connection, adapted.driver_connection)
+    driver = cast(asyncpg.Connection, adapted.driver_connection)
+    session.info[_CACHE_KEY] = driver
+    return driver
 
 
 def jsonb(value: Any) -> str | None:

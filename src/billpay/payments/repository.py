@@ -44,6 +44,15 @@ async def reference_exists(
     return found is not None
 
 
+async def snapshot(session: AsyncSession, payment_id: uuid.UUID) -> Payment | None:
+    """The row as a detached ``Payment``: for readers that change it only through conditional
+    statements (the worker), without the ORM's per-row bookkeeping."""
+    row = await (await raw.connection(session)).fetchrow(
+        "SELECT * FROM payments WHERE id = $1", payment_id
+    )
+    return None if row is None else Payment(**dict(row.items()))
+
+
 async def get(session: AsyncSession, payment_id: uuid.UUID) -> Payment | None:
     return await session.get(Payment, payment_id, populate_existing=True)
 

@@ -102,7 +102,7 @@ class Processor:
     async def _prepare(self, payment_id: uuid.UUID) -> Call | None:
         """Decide the next call, committing any new attempt before the call is made."""
         async with self.state.unit_of_work() as session:
-            payment = await payments_repo.get(session, payment_id)
+            payment = await payments_repo.snapshot(session, payment_id)
             if payment is None or payment.lease_owner != self.owner:
                 return None
             status = Status(payment.status)

@@ -37,6 +37,7 @@ from billpay.providers.flutterwave.wire import (
     decode_json,
     encode_json,
 )
+from billpay.providers.http import provider_client
 from billpay.redact import mask_text
 
 log = structlog.get_logger(__name__)
@@ -68,7 +69,7 @@ class FlutterwaveConnector:
             settings.flutterwave_secret_hash, accept_hmac_signature=accept_hmac_signature
         )
         self._owns_client = client is None
-        self._client = client or httpx.AsyncClient()
+        self._client = client or provider_client(settings)
         # Biller code → its items, for the legacy create, which names items rather than codes.
         self._items: dict[str, list[BillItem]] = {}
 

@@ -32,6 +32,7 @@ from billpay.providers.base import (
     VendResult,
     WebhookEvent,
 )
+from billpay.providers.http import provider_client
 from billpay.providers.interswitch import webhooks
 from billpay.providers.interswitch.transformers import (
     advice_result,
@@ -163,7 +164,7 @@ class InterswitchConnector:
         self._terminal_id = _required(settings.interswitch_terminal_id, "INTERSWITCH_TERMINAL_ID")
         self._request_prefix = settings.interswitch_request_prefix
         self._owns_client = client is None
-        self._client = client or httpx.AsyncClient(timeout=settings.provider_timeout_seconds)
+        self._client = client or provider_client(settings)
         self._tokens = PassportTokens(
             self._client,
             f"{passport_url}/passport/oauth/token",

@@ -31,6 +31,7 @@ from billpay.providers.base import (
     VendResult,
     WebhookEvent,
 )
+from billpay.providers.http import provider_client
 from billpay.providers.vtpass import transformers, webhooks, wire
 from billpay.providers.vtpass.transformers import JsonBody, UnsellableProduct
 from billpay.redact import mask_text, redact
@@ -93,7 +94,7 @@ class VTpassConnector:
         self._webhook_token = settings.vtpass_webhook_token
         self._timeout = settings.provider_timeout_seconds
         self._owns_client = client is None
-        self._client = client or httpx.AsyncClient(timeout=self._timeout)
+        self._client = client or provider_client(settings)
 
     def new_reference(self, now: datetime) -> str:
         return transformers.new_request_id(now)
