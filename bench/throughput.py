@@ -136,8 +136,15 @@ def payment_body(index: int, workload: str) -> dict[str, Any]:
 
 
 async def create_load(
-    api_url: str, key: str, payments: int, concurrency: int, workload: str
+    api_url: str,
+    key: str,
+    payments: int,
+    concurrency: int,
+    workload: str,
+    rate: float | None = None,
 ) -> tuple[list[float], float]:
+    """Create ``payments`` over HTTP from ``concurrency`` clients, as fast as they can or,
+    with ``rate``, each one due at its slot in a steady ``rate`` per second."""
     latencies: list[float] = []
     queue: asyncio.Queue[int] = asyncio.Queue()
     for index in range(payments):
@@ -146,10 +153,14 @@ async def create_load(
     async with httpx.AsyncClient(
         base_url=api_url, headers={"Authorization": f"Bearer {key}"}, limits=limits, timeout=60
     ) as client:
+        load_started = time.perf_counter()
 
         async def one_client() -> None:
             while not queue.empty():
                 index = queue.get_nowait()
+                if rate:
+                    due = load_started + index / rate
+                    await asyncio.sleep(max(0.0, due - time.perf_counter()))
                 body = payment_body(index, workload)
                 started = time.perf_counter()
                 response = await client.post("/v1/payments", json=body)
@@ -157,9 +168,8 @@ async def create_load(
                 if response.status_code != 201:
                     raise RuntimeError(f"create failed: {response.status_code} {response.text}")
 
-        started = time.perf_counter()
         await asyncio.gather(*(one_client() for _ in range(concurrency)))
-        return latencies, time.perf_counter() - started
+        return latencies, time.perf_counter() - load_started
 
 
 async def wait_finished(
@@ -342,7 +352,7 @@ async def run_once(args: argparse.Namespace, receivers: Receivers | None) -> dic
         if args.drain:
             psutil.Process(worker.pid).suspend()
         latencies, create_seconds = await create_load(
-            api_url, key, args.payments, args.concurrency, args.workload
+            api_url, key, args.payments, args.concurrency, args.workload, args.rate
         )
         drain_started = time.time()
         if args.drain:
@@ -368,6 +378,7 @@ async def run_once(args: argparse.Namespace, receivers: Receivers | None) -> dic
         **drain,
         "payments": args.payments,
         "concurrency": args.concurrency,
+        "rate": args.rate,
         "workload": args.workload,
         "primary_failures": args.primary_failures,
         "notifications": args.notifications,
@@ -413,6 +424,12 @@ def main() -> None:
         "--notifications",
         action="store_true",
         help="merchant webhooks, payer emails and SMS on, to local receivers",
+    )
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=None,
+        help="create at this steady rate (payments/s) instead of as fast as possible",
     )
     parser.add_argument(
         "--drain",
