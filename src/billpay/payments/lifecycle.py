@@ -94,17 +94,25 @@ async def transition(
         values.setdefault("completed_at", raw.DB_NOW)
     if to_status in FINAL or to_status in {Status.PAID, Status.NEEDS_REVIEW}:
         values.setdefault("next_run_at", None)
-    assignments, args = raw.set_clause(PAYMENTS, values, first=3)
+    assignments, args = raw.set_clause(PAYMENTS, values, first=7)
     connection = await raw.connection(session)
-    moved = await connection.fetchval(
-        f"UPDATE payments SET {assignments} WHERE id = $1 AND status = $2 RETURNING id",  # noqa: S608 -- column names from the table
+    # The move and its event in one statement (one round trip): no row moved, no event.
+    event_id = await connection.fetchval(
+        f"WITH moved AS (UPDATE payments SET {assignments} "  # noqa: S608 -- column names from the table
+        "WHERE id = $1 AND status = $2 RETURNING id) "
+        "INSERT INTO payment_events (payment_id, from_status, to_status, reason, actor, data) "
+        "SELECT id, $2, $3::varchar, $4::varchar, $5::varchar, $6::jsonb FROM moved RETURNING id",
         payment_id,
         from_status.value,
+        to_status.value,
+        reason,
+        actor,
+        raw.jsonb(dict(data)) if data else None,
         *args,
     )
-    if moved is None:
+    if event_id is None:
         raise StaleTransition(payment_id, from_status)
-    await record_event(session, payment_id, from_status, to_status, reason, actor, data)
+    await enqueue_for_event(session, payment_id, event_id, to_status)
 
 
 async def record_event(
