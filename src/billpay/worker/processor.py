@@ -71,12 +71,16 @@ class Processor:
         self.owner = owner
         self.settings = state.settings
 
-    async def run(self, payment_id: uuid.UUID) -> None:
-        """Drive a leased payment until it must wait or is finished; the lease is then released."""
+    async def run(self, claimed: Payment) -> None:
+        """Drive a leased payment (as its claim returned it) until it must wait or is finished;
+        the lease is then released."""
+        payment_id = claimed.id
+        snapshot: Payment | None = claimed
         with structlog.contextvars.bound_contextvars(payment_id=str(payment_id)):
             # Bounded: every pass either ends or moves to a provider not tried before.
             for _ in range(2 * len(ProviderName) + 2):
-                call = await self._prepare(payment_id)
+                call = await self._prepare(payment_id, snapshot)
+                snapshot = None  # later passes read the row their previous pass changed
                 if call is None:
                     return
                 started = time.perf_counter()
@@ -99,10 +103,10 @@ class Processor:
                 if not await self._apply(call, result, int(elapsed * 1000)):
                     return
 
-    async def _prepare(self, payment_id: uuid.UUID) -> Call | None:
+    async def _prepare(self, payment_id: uuid.UUID, snapshot: Payment | None) -> Call | None:
         """Decide the next call, committing any new attempt before the call is made."""
         async with self.state.unit_of_work() as session:
-            payment = await payments_repo.snapshot(session, payment_id)
+            payment = snapshot or await payments_repo.snapshot(session, payment_id)
             if payment is None or payment.lease_owner != self.owner:
                 return None
             status = Status(payment.status)

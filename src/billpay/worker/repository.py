@@ -6,41 +6,39 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from billpay.db import raw
 from billpay.models import Payment, PaymentAttempt
 from billpay.models.tables import ATTEMPTS
 
-_CLAIM = text(
-    """
+_CLAIM = """
     UPDATE payments AS p
-    SET lease_owner = :owner,
-        lease_expires_at = now() + make_interval(secs => :lease_seconds)
+    SET lease_owner = $1, lease_expires_at = now() + make_interval(secs => $3)
     FROM (
         SELECT id FROM payments
         WHERE status IN ('pending', 'processing')
           AND next_run_at IS NOT NULL AND next_run_at <= now()
           AND (lease_expires_at IS NULL OR lease_expires_at < now())
         ORDER BY next_run_at
-        LIMIT :limit
+        LIMIT $2
         FOR UPDATE SKIP LOCKED
     ) AS due
     WHERE p.id = due.id
-    RETURNING p.id
+    RETURNING p.*
     """
-)
 
 
 async def claim_due(
     session: AsyncSession, owner: str, limit: int, lease_seconds: float
-) -> list[uuid.UUID]:
-    """Lease up to ``limit`` due payments. Two workers never lease the same row."""
-    rows = await session.execute(
-        _CLAIM, {"owner": owner, "limit": limit, "lease_seconds": lease_seconds}
-    )
-    return [row[0] for row in rows]
+) -> list[Payment]:
+    """Lease up to ``limit`` due payments. Two workers never lease the same row.
+
+    The rows come back as detached ``Payment``s, as the lease left them: the first step of
+    each needs no read of its own."""
+    rows = await (await raw.connection(session)).fetch(_CLAIM, owner, limit, lease_seconds)
+    return [Payment(**dict(row.items())) for row in rows]
 
 
 async def seconds_until_next_due(session: AsyncSession) -> float | None:

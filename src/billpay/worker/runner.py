@@ -21,6 +21,7 @@ import structlog
 from billpay.catalog.service import sync as sync_catalog
 from billpay.db.engine import asyncpg_dsn
 from billpay.funding.jobs import FUNDING_JOBS
+from billpay.models import Payment
 from billpay.outbox.dispatcher import run_dispatcher
 from billpay.payments.repository import JOBS_CHANNEL, WORK_CHANNEL
 from billpay.state import AppState
@@ -80,21 +81,24 @@ class Worker:
             return False
         wanted = min(self.settings.batch_size, free)
         async with self.state.unit_of_work() as session:
-            ids = await repo.claim_due(session, self.worker_id, wanted, self.settings.lease_seconds)
-        for payment_id in ids:
-            task = asyncio.create_task(self._process(payment_id))
+            claimed = await repo.claim_due(
+                session, self.worker_id, wanted, self.settings.lease_seconds
+            )
+        for payment in claimed:
+            task = asyncio.create_task(self._process(payment))
             self._tasks.add(task)
             task.add_done_callback(self._task_done)
-        return len(ids) == wanted
+        return len(claimed) == wanted
 
     def _task_done(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
         if len(self._tasks) == self.settings.worker_concurrency - 1:
             self._wake.set()  # a slot opened while at capacity: there may be queued work
 
-    async def _process(self, payment_id: uuid.UUID) -> None:
+    async def _process(self, claimed: Payment) -> None:
+        payment_id = claimed.id
         try:
-            await self.processor.run(payment_id)
+            await self.processor.run(claimed)
         except Exception:
             # Never lose the payment: give the lease back and try again later.
             log.exception("payment_step_failed", payment_id=str(payment_id))
