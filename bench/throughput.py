@@ -70,6 +70,16 @@ def cpu_seconds_by_process(processes: list[subprocess.Popen[bytes]]) -> dict[str
     return used
 
 
+def postgres_cpu_seconds() -> dict[int, float]:
+    """CPU seconds of every Postgres process on this machine, by pid (backends come and go:
+    the window's figure counts those alive at its end)."""
+    used: dict[int, float] = {}
+    for process in psutil.process_iter(["name", "cpu_times"]):
+        if process.info["name"] == "postgres" and process.info["cpu_times"] is not None:
+            used[process.pid] = sum(process.info["cpu_times"][:2])
+    return used
+
+
 async def wait_http(url: str, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     async with httpx.AsyncClient() as client:
@@ -348,6 +358,7 @@ async def run_once(args: argparse.Namespace, receivers: Receivers | None) -> dic
         await wait_finished(url, WARMUP_PAYMENTS, 120, psutil.Process(worker.pid))
         since = time.time()
         cpu_before = cpu_seconds_by_process(processes)
+        postgres_before = postgres_cpu_seconds()
         worker_rss_start = psutil.Process(worker.pid).memory_info().rss
         if args.drain:
             psutil.Process(worker.pid).suspend()
@@ -363,6 +374,10 @@ async def run_once(args: argparse.Namespace, receivers: Receivers | None) -> dic
         worker_rss_end = psutil.Process(worker.pid).memory_info().rss
         cpu_after = cpu_seconds_by_process(processes)
         cpu_seconds = {name: round(cpu_after[name] - cpu_before[name], 1) for name in cpu_after}
+        postgres_after = postgres_cpu_seconds()
+        cpu_seconds["postgres"] = round(
+            sum(used - postgres_before.get(pid, 0.0) for pid, used in postgres_after.items()), 1
+        )
     finally:
         for process in processes:
             process.terminate()
