@@ -197,8 +197,8 @@ async def wait_finished(
                 "AND status IN ('paid', 'refunded', 'needs_review')",
                 since,
             )
-            quarter = f"{min(4, done * 4 // payments) * 25}%"
-            rss_by_progress.setdefault(quarter, round(worker.memory_info().rss / 2**20, 1))
+            tenth = f"{min(10, done * 10 // payments) * 10}%"
+            rss_by_progress.setdefault(tenth, round(worker.memory_info().rss / 2**20, 1))
             if done >= payments or time.monotonic() > deadline:
                 break
             await asyncio.sleep(0.2)
