@@ -43,6 +43,11 @@ def worker_env(sandbox: ThreadedServer, settings: Settings, **extra: str) -> dic
             "INTERSWITCH_BASE_URL": "",
             "BILL_PROCESSOR_RETRY_SCHEDULE": json.dumps(settings.retry_schedule_seconds),
             "BILL_PROCESSOR_POLL_INTERVAL_SECONDS": "0.5",
+            # As the in-process worker's settings: a lease that outlives a stuck step by
+            # seconds, not a minute, and a pool that leaves the test's Postgres connections
+            # for everyone else (two workers at the default pool could take ~80 of its 100).
+            "BILL_PROCESSOR_LEASE_SECONDS": str(settings.lease_seconds),
+            "BILLPAY_DB_POOL_SIZE": str(settings.db_pool_size),
             "BILLPAY_LOG_LEVEL": "WARNING",
             **extra,
         }
