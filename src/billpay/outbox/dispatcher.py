@@ -15,12 +15,11 @@ import uuid
 from collections.abc import Awaitable, Mapping
 from typing import Any
 
-import asyncpg
 import httpx
 import structlog
 from structlog.typing import FilteringBoundLogger
 
-from billpay.db.engine import asyncpg_dsn
+from billpay.db.listen import Listener
 from billpay.notifications import (
     EmailSender,
     NoticeOutcome,
@@ -122,12 +121,13 @@ class Dispatcher:
         self._wake.set()
 
     async def run(self, stop: asyncio.Event) -> None:
-        listener = await asyncpg.connect(asyncpg_dsn(self.state.database_url))
-        await listener.add_listener(OUTBOX_CHANNEL, self.wake)
+        listener = Listener(self.state.database_url, {OUTBOX_CHANNEL: self.wake})
+        await listener.ensure()
         log.info("outbox_dispatcher_started")
         try:
             while not stop.is_set():
                 try:
+                    await listener.ensure()
                     if await self._claim_and_spawn():
                         continue  # more may be due right now
                     await self._idle(stop, await self._seconds_to_wait())

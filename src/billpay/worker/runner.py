@@ -15,11 +15,10 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import asyncpg
 import structlog
 
 from billpay.catalog.service import sync as sync_catalog
-from billpay.db.engine import asyncpg_dsn
+from billpay.db.listen import Listener
 from billpay.funding.jobs import FUNDING_JOBS
 from billpay.models import Payment
 from billpay.outbox.dispatcher import run_dispatcher
@@ -55,20 +54,29 @@ class Worker:
         self._jobs_wake.set()
 
     async def run(self, stop: asyncio.Event) -> None:
-        listener = await asyncpg.connect(asyncpg_dsn(self.state.database_url))
-        await listener.add_listener(WORK_CHANNEL, self.wake)
-        await listener.add_listener(JOBS_CHANNEL, self.wake_jobs)
+        listener = Listener(
+            self.state.database_url, {WORK_CHANNEL: self.wake, JOBS_CHANNEL: self.wake_jobs}
+        )
+        await listener.ensure()
         log.info("worker_started", worker=self.worker_id)
         periodic = asyncio.create_task(self._periodic(stop))
         outbox = asyncio.create_task(run_dispatcher(self.state, stop))
         try:
             while not stop.is_set():
-                claimed_all_asked = await self._claim_and_spawn()
-                if claimed_all_asked:
-                    continue  # more may be due right now
-                await self._sleep(stop)
+                try:
+                    await listener.ensure()
+                    if await self._claim_and_spawn():
+                        continue  # more may be due right now
+                    await self._sleep(stop)
+                except Exception:
+                    # The database refused or dropped a connection: leased payments wait out
+                    # their lease, and the loop tries again after a pause instead of dying.
+                    log.exception("worker_loop_failed", worker=self.worker_id)
+                    await _first_of(stop, asyncio.Event(), self.settings.poll_interval_seconds)
         finally:
             periodic.cancel()
+            if not stop.is_set():
+                outbox.cancel()  # it runs until ``stop``, which may never come now
             await listener.close()
             if self._tasks:
                 await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -105,8 +113,11 @@ class Worker:
             retry_at = datetime.now(UTC) + timedelta(
                 seconds=self.settings.retry_schedule_seconds[0]
             )
-            async with self.state.unit_of_work() as session:
-                await repo.release(session, payment_id, self.worker_id, retry_at)
+            try:
+                async with self.state.unit_of_work() as session:
+                    await repo.release(session, payment_id, self.worker_id, retry_at)
+            except Exception:  # the database is away: the lease runs out instead
+                log.exception("payment_release_failed", payment_id=str(payment_id))
 
     async def _periodic(self, stop: asyncio.Event) -> None:
         """Expiry, metrics, inbound webhooks, funding jobs and catalog resync, on a beat or
