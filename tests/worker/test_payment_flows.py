@@ -7,11 +7,13 @@ from typing import Any
 
 import httpx
 import pytest
+import structlog
 from sqlalchemy import text
 
 from billpay.ledger.reconcile import reconcile
 from billpay.ledger.service import available_balance, reserved_balance
 from billpay.payments.recheck import recheck_delivery
+from billpay.providers.base import ProviderName
 from billpay.sandbox.vtpass.faults import FaultKind, FaultRule, Faults
 from billpay.sandbox.vtpass.state import VTpassSandboxState
 from billpay.state import AppState
@@ -94,6 +96,33 @@ async def test_airtime_is_delivered_once_and_settled(
     events = [e["to_status"] for e in payment["events"]]
     assert events == ["pending", "processing", "paid"]
     await ledger_ok(state)
+
+
+async def test_a_reference_another_attempt_holds_is_drawn_again(
+    api: httpx.AsyncClient,
+    state: AppState,
+    worker: Worker,
+    vtpass: VTpassSandboxState,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    first = await pay(api, airtime("08031234501"))
+    [taken] = await attempts(state, first["id"])
+    # Short references collide by chance (Interswitch: a prefix and 8 random digits); here the
+    # next draw is made to be the one already taken.
+    provider = state.providers[ProviderName.VTPASS]
+    draws = iter([taken["provider_reference"]])
+    fresh = provider.new_reference
+    monkeypatch.setattr(provider, "new_reference", lambda now: next(draws, None) or fresh(now))
+    with structlog.testing.capture_logs() as events:
+        second = await pay(api, airtime("08031234502"))
+    assert second["status"] == "paid"
+    [attempt] = await attempts(state, second["id"])
+    assert attempt["provider_reference"] != taken["provider_reference"]
+    assert vtpass.vend_count(taken["provider_reference"]) == 1
+    assert vtpass.vend_count(attempt["provider_reference"]) == 1
+    logged = [event["event"] for event in events]
+    assert "provider_reference_taken" in logged
+    assert "payment_step_failed" not in logged  # drawn again in the same step, not retried later
 
 
 async def test_electricity_token_and_units_reach_the_owner(

@@ -37,6 +37,7 @@ from billpay.providers.base import (
     VendResult,
 )
 from billpay.routing.breaker import Permit
+from billpay.routing.router import RouteChoice
 from billpay.state import AppState
 from billpay.worker import repository as repo
 from billpay.worker.metrics import observe_provider_call
@@ -46,6 +47,7 @@ log = structlog.get_logger(__name__)
 IN_FLIGHT = "in_flight"
 NOT_SENT = "not_sent"  # the request provably never left: safe to send again, same reference
 ACTOR = "worker"
+REFERENCE_DRAWS = 5
 
 
 @dataclass(frozen=True)
@@ -145,18 +147,7 @@ class Processor:
             return None
         choice = route.choice
         provider = self.state.providers[choice.provider]
-        attempt = PaymentAttempt(
-            id=uuid.uuid4(),
-            payment_id=payment.id,
-            number=len(tried) + 1,
-            provider=choice.provider.value,
-            provider_reference=provider.new_reference(datetime.now(UTC)),
-            route_reason=choice.reason,
-            outcome=IN_FLIGHT,
-            sends=0,
-            requeries=0,
-        )
-        await repo.insert_attempt(session, _columns(attempt))
+        attempt = await self._insert_attempt(session, payment, provider, choice, len(tried) + 1)
         fields = {"provider": choice.provider.value}
         if status is Status.PENDING:
             await transition(
@@ -172,6 +163,33 @@ class Processor:
             await payments_repo.set_fields(session, payment.id, fields)
         request = _vend_request(payment, choice.meta, attempt.provider_reference)
         return Call(payment, attempt, provider, request, False, route.permit)
+
+    async def _insert_attempt(
+        self,
+        session: AsyncSession,
+        payment: Payment,
+        provider: BillProvider,
+        choice: RouteChoice,
+        number: int,
+    ) -> PaymentAttempt:
+        """A new attempt under a reference no other attempt holds. Short references collide
+        (Interswitch's are a prefix and 8 random digits): another draw, never a shared one."""
+        for _ in range(REFERENCE_DRAWS):
+            attempt = PaymentAttempt(
+                id=uuid.uuid4(),
+                payment_id=payment.id,
+                number=number,
+                provider=choice.provider.value,
+                provider_reference=provider.new_reference(datetime.now(UTC)),
+                route_reason=choice.reason,
+                outcome=IN_FLIGHT,
+                sends=0,
+                requeries=0,
+            )
+            if await repo.insert_attempt(session, _columns(attempt)):
+                return attempt
+            log.warning("provider_reference_taken", provider=choice.provider.value)
+        raise RuntimeError(f"no free {choice.provider.value} reference in {REFERENCE_DRAWS} draws")
 
     def _call_for(
         self,

@@ -87,9 +87,16 @@ async def providers_tried(session: AsyncSession, payment_id: uuid.UUID) -> list[
     return list(rows.all())
 
 
-async def insert_attempt(session: AsyncSession, values: dict[str, Any]) -> None:
+async def insert_attempt(session: AsyncSession, values: dict[str, Any]) -> bool:
+    """False when another attempt already holds this provider reference (nothing written, and
+    the transaction stays usable)."""
     columns, args = raw.insert_clause(ATTEMPTS, values)
-    await (await raw.connection(session)).execute(f"INSERT INTO payment_attempts {columns}", *args)
+    inserted = await (await raw.connection(session)).fetchval(
+        f"INSERT INTO payment_attempts {columns} "
+        "ON CONFLICT ON CONSTRAINT uq_attempts_provider_reference DO NOTHING RETURNING id",
+        *args,
+    )
+    return inserted is not None
 
 
 async def update_attempt(
