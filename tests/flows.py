@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from typing import Any
 
 import httpx
@@ -21,3 +22,19 @@ async def wait_for_status(
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"payment stuck in {body.get('status')}: {body}")
         await asyncio.sleep(0.05)
+
+
+def airtime(phone: str, amount_kobo: int = 50_000) -> dict[str, Any]:
+    return {
+        "request_reference": uuid.uuid4().hex,
+        "plan": "mtn-airtime",
+        "customer_id": phone,
+        "amount_kobo": amount_kobo,
+    }
+
+
+async def create(api: httpx.AsyncClient, body: dict[str, Any]) -> str:
+    response = await api.post("/v1/payments", json=body)
+    assert response.status_code == 201, response.text
+    payment_id: str = response.json()["id"]
+    return payment_id

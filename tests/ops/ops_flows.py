@@ -12,7 +12,7 @@ import httpx
 from billpay.app import create_app
 from billpay.ops.settings import OpsSettings, get_ops_settings
 from billpay.state import AppState
-from flows import wait_for_status
+from flows import create, wait_for_status
 
 ADMIN_TOKEN = "ops-test-token-5f0c2a9e"
 FINAL = {"paid", "refunded", "needs_review", "failed"}
@@ -32,15 +32,6 @@ async def operator_client(
         yield client
 
 
-def airtime(phone: str, amount_kobo: int = 50_000) -> dict[str, Any]:
-    return {
-        "request_reference": uuid.uuid4().hex,
-        "plan": "mtn-airtime",
-        "customer_id": phone,
-        "amount_kobo": amount_kobo,
-    }
-
-
 def electricity(meter: str = "1111111111111", amount_kobo: int = 500_000) -> dict[str, Any]:
     return {
         "request_reference": uuid.uuid4().hex,
@@ -49,13 +40,6 @@ def electricity(meter: str = "1111111111111", amount_kobo: int = 500_000) -> dic
         "amount_kobo": amount_kobo,
         "phone": "08031234567",
     }
-
-
-async def create(api: httpx.AsyncClient, body: dict[str, Any]) -> str:
-    response = await api.post("/v1/payments", json=body)
-    assert response.status_code == 201, response.text
-    payment_id: str = response.json()["id"]
-    return payment_id
 
 
 async def pay(api: httpx.AsyncClient, body: dict[str, Any]) -> dict[str, Any]:

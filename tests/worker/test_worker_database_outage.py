@@ -21,7 +21,7 @@ from billpay.db.listen import Listener
 from billpay.sandbox.vtpass.state import VTpassSandboxState
 from billpay.state import AppState
 from billpay.worker.runner import Worker
-from flows import wait_for_status
+from flows import airtime, create, wait_for_status
 
 
 @pytest.fixture
@@ -69,19 +69,6 @@ def _as_role(database_url: str, role: str) -> str:
     return make_url(database_url).set(username=role).render_as_string(hide_password=False)
 
 
-async def _pay(api: httpx.AsyncClient, reference: str, phone: str) -> str:
-    body = {
-        "request_reference": reference,
-        "plan": "mtn-airtime",
-        "customer_id": phone,
-        "amount_kobo": 20_000,
-    }
-    response = await api.post("/v1/payments", json=body)
-    assert response.status_code == 201, response.text
-    payment_id: str = response.json()["id"]
-    return payment_id
-
-
 async def test_worker_carries_on_after_the_database_cut_it_off(
     api: httpx.AsyncClient,
     settings: Settings,
@@ -95,11 +82,11 @@ async def test_worker_carries_on_after_the_database_cut_it_off(
     with structlog.testing.capture_logs() as events:
         running = asyncio.create_task(Worker(worker_state).run(stop))
         try:
-            before = await _pay(api, "before-outage", "08031110001")
+            before = await create(api, airtime("08031110001"))
             assert (await wait_for_status(api, before, {"paid"}))["status"] == "paid"
 
             assert await _cut_off(admin, worker_role) > 0  # its pool and its LISTEN connection
-            during = await _pay(api, "during-outage", "08031110002")
+            during = await create(api, airtime("08031110002"))
             await _until(lambda: any(e["event"] == "worker_loop_failed" for e in events))
             assert not running.done()  # the loop met the refusal and lives on
             await admin.execute(f'ALTER ROLE "{worker_role}" LOGIN')

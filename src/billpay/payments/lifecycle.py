@@ -54,6 +54,11 @@ OPERATOR_MOVES: frozenset[tuple[Status, Status]] = frozenset(
 )
 
 
+_INSERT_EVENT = (
+    "INSERT INTO payment_events (payment_id, from_status, to_status, reason, actor, data)"
+)
+
+
 class IllegalTransition(Exception):
     def __init__(self, from_status: Status, to_status: Status) -> None:
         super().__init__(f"a payment cannot move from {from_status} to {to_status}")
@@ -99,15 +104,14 @@ async def transition(
     # The move and its event in one statement (one round trip): no row moved, no event.
     event_id = await connection.fetchval(
         f"WITH moved AS (UPDATE payments SET {assignments} "  # noqa: S608 -- column names from the table
-        "WHERE id = $1 AND status = $2 RETURNING id) "
-        "INSERT INTO payment_events (payment_id, from_status, to_status, reason, actor, data) "
+        f"WHERE id = $1 AND status = $2 RETURNING id) {_INSERT_EVENT} "
         "SELECT id, $2, $3::varchar, $4::varchar, $5::varchar, $6::jsonb FROM moved RETURNING id",
         payment_id,
         from_status.value,
         to_status.value,
         reason,
         actor,
-        raw.jsonb(dict(data)) if data else None,
+        _event_data(data),
         *args,
     )
     if event_id is None:
@@ -126,14 +130,17 @@ async def record_event(
 ) -> None:
     connection = await raw.connection(session)
     event_id = await connection.fetchval(
-        "INSERT INTO payment_events (payment_id, from_status, to_status, reason, actor, data) "
-        "VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        f"{_INSERT_EVENT} VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
         payment_id,
         from_status.value if from_status else None,
         to_status.value,
         reason,
         actor,
-        raw.jsonb(dict(data)) if data else None,
+        _event_data(data),
     )
     assert event_id is not None
     await enqueue_for_event(session, payment_id, event_id, to_status)
+
+
+def _event_data(data: Mapping[str, Any] | None) -> str | None:
+    return raw.jsonb(dict(data)) if data else None
