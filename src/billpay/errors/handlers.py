@@ -1,7 +1,4 @@
-"""The API's error envelope: ``{"error": {"code", "message", "details"}}``.
-
-Services raise ``ApiError`` subclasses; nothing a client or a provider can cause becomes a 500.
-"""
+"""The app's exception handlers: everything a client sees is the error envelope."""
 
 from __future__ import annotations
 
@@ -13,62 +10,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from billpay.errors.base import ApiError, error_body
+from billpay.errors.requests import ValidationFailed
+
 log = structlog.get_logger(__name__)
-
-
-class ApiError(Exception):
-    status_code = 400
-    code = "bad_request"
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        code: str | None = None,
-        status_code: int | None = None,
-        details: dict[str, Any] | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.message = message
-        self.code = code or self.code
-        self.status_code = status_code or self.status_code
-        self.details = details or {}
-
-
-class NotFound(ApiError):
-    status_code = 404
-    code = "not_found"
-
-
-class Unprocessable(ApiError):
-    status_code = 422
-    code = "invalid_request"
-
-
-class Conflict(ApiError):
-    status_code = 409
-    code = "conflict"
-
-
-class PaymentRequired(ApiError):
-    status_code = 402
-    code = "insufficient_balance"
-
-
-class Unauthorized(ApiError):
-    status_code = 401
-    code = "unauthorized"
-
-
-class ServiceUnavailable(ApiError):
-    """A provider outage: the request may succeed if retried later."""
-
-    status_code = 503
-    code = "provider_unavailable"
-
-
-def error_body(code: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
-    return {"error": {"code": code, "message": message, "details": details or {}}}
 
 
 def _field_name(location: tuple[Any, ...] | list[Any]) -> str:
@@ -93,7 +38,8 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     first = fields[0] if fields else {"field": "body", "message": "invalid request"}
     message = f"{first['field']}: {first['message']}"
     return JSONResponse(
-        error_body("validation_error", message, {"fields": fields}), status_code=422
+        error_body(ValidationFailed.code, message, {"fields": fields}),
+        status_code=ValidationFailed.status_code,
     )
 
 
