@@ -9,10 +9,12 @@ under a new reference, fallen back from, or refunded.
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
+
+from billpay.config import Settings
 
 
 class BillType(enum.StrEnum):
@@ -169,3 +171,16 @@ class BillProvider(Protocol):
     ) -> WebhookEvent: ...
 
     async def aclose(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class ProviderRegistration:
+    """What the registry needs from a provider's folder: its name, and how to build it.
+
+    ``configured`` says whether the settings hold what the provider needs to be routed to;
+    ``build`` is only called when they do.
+    """
+
+    name: ProviderName
+    configured: Callable[[Settings], bool]
+    build: Callable[[Settings], BillProvider]

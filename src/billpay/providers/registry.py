@@ -1,51 +1,25 @@
-"""Provider name → connector. Adding a provider: one folder, one enum member, one line here.
+"""Provider name → connector. Adding a provider: one folder, one enum member, one entry here.
 
-A provider with no credentials is simply not built, and so never routed to.
+Each provider's folder says when it is configured and how it is built (its ``REGISTRATION``);
+a provider with no credentials is simply not built, and so never routed to.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from billpay.config import Settings
-from billpay.providers.base import BillProvider, ProviderName
-from billpay.providers.flutterwave import FlutterwaveConnector
-from billpay.providers.interswitch import InterswitchConnector
-from billpay.providers.vtpass import VTpassConnector
+from billpay.providers import flutterwave, interswitch, vtpass
+from billpay.providers.base import BillProvider, ProviderName, ProviderRegistration
 
-
-def _vtpass_configured(s: Settings) -> bool:
-    return bool(
-        s.vtpass_base_url and s.vtpass_api_key and s.vtpass_secret_key and s.vtpass_public_key
-    )
-
-
-def _flutterwave_configured(s: Settings) -> bool:
-    return bool(s.flutterwave_base_url and s.flutterwave_secret_key)
-
-
-def _interswitch_configured(s: Settings) -> bool:
-    return bool(
-        s.interswitch_base_url
-        and s.interswitch_passport_url
-        and s.interswitch_client_id
-        and s.interswitch_client_secret
-        and s.interswitch_terminal_id
-    )
-
-
-CONNECTORS: dict[
-    ProviderName, tuple[Callable[[Settings], bool], Callable[[Settings], BillProvider]]
-] = {
-    ProviderName.VTPASS: (_vtpass_configured, VTpassConnector),
-    ProviderName.FLUTTERWAVE: (_flutterwave_configured, FlutterwaveConnector),
-    ProviderName.INTERSWITCH: (_interswitch_configured, InterswitchConnector),
-}
+REGISTRATIONS: tuple[ProviderRegistration, ...] = (
+    vtpass.REGISTRATION,
+    flutterwave.REGISTRATION,
+    interswitch.REGISTRATION,
+)
 
 
 def build_providers(settings: Settings) -> dict[ProviderName, BillProvider]:
     return {
-        name: factory(settings)
-        for name, (configured, factory) in CONNECTORS.items()
-        if configured(settings)
+        registration.name: registration.build(settings)
+        for registration in REGISTRATIONS
+        if registration.configured(settings)
     }

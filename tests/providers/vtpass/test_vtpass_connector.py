@@ -94,7 +94,7 @@ async def make_connector(
 
     yield make
     for connector in connectors:
-        await connector._client.aclose()
+        await connector._http.client.aclose()
 
 
 Make = Callable[[Handler], tuple[VTpassConnector, FakeVTpass]]
@@ -412,4 +412,4 @@ async def test_aclose_leaves_a_borrowed_client_open(vtpass_settings: Settings):
     await client.aclose()
     owned = VTpassConnector(vtpass_settings)
     await owned.aclose()
-    assert owned._client.is_closed
+    assert owned._http.client.is_closed

@@ -1,5 +1,6 @@
 """HTTP calls to Paystack (providers.md §4). What an answer means is decided in
-``transformers.py``; this module only sends, times and records.
+``transformers.py``; ``providers.http`` sends, times and says whether a failed request left;
+this module holds the paths and auth, and records.
 
 Every call yields an ``Exchange`` with the request and response masked through ``redact``,
 so the bearer key and card authorizations never reach storage; logs carry only the method,
@@ -9,7 +10,6 @@ path, HTTP status and timing.
 from __future__ import annotations
 
 import logging
-import time
 from types import TracebackType
 from typing import Any
 
@@ -31,10 +31,11 @@ from billpay.funding.paystack.transformers import (
     verification_from,
 )
 from billpay.funding.paystack.wire import Exchange, Reply
-from billpay.redact import mask_text, redact
+from billpay.providers.http import Answer, ProviderTransport
+from billpay.providers.http import Exchange as HttpExchange
+from billpay.redact import redact
 
 DEFAULT_BASE_URL = "https://api.paystack.co"
-_RAW_TEXT_LIMIT = 500
 
 logger = logging.getLogger(__name__)
 
@@ -51,9 +52,12 @@ class PaystackClient:
             raise PaystackNotConfigured("PAYSTACK_SECRET_KEY is not set")
         self._secret_key = settings.paystack_secret_key
         self._base_url = (settings.paystack_base_url or DEFAULT_BASE_URL).rstrip("/")
-        self._timeout = settings.provider_timeout_seconds
-        self._owns_http = client is None
-        self._http = client if client is not None else httpx.AsyncClient()
+        self._http = ProviderTransport(
+            "paystack",
+            client if client is not None else httpx.AsyncClient(),
+            timeout=settings.provider_timeout_seconds,
+            owns_client=client is None,
+        )
 
     async def initialize(
         self,
@@ -97,8 +101,7 @@ class PaystackClient:
         return refunds_from(reply, transaction_id)
 
     async def aclose(self) -> None:
-        if self._owns_http:
-            await self._http.aclose()
+        await self._http.aclose()
 
     async def __aenter__(self) -> PaystackClient:
         return self
@@ -124,42 +127,32 @@ class PaystackClient:
     ) -> Reply:
         url = f"{self._base_url}{path}"
         record = _request_record(self._headers(), body, params)
-        started = time.monotonic()
-        try:
-            response = await self._http.request(
-                method,
-                url,
-                json=body,
-                params=params,
-                headers=self._headers(),
-                timeout=self._timeout,
-            )
-        except httpx.TransportError as exc:
+        sent = await self._http.send(method, url, json=body, params=params, headers=self._headers())
+        if sent.answer is None:
             exchange = Exchange(
                 method=method,
                 url=url,
                 request=record,
-                failure=_failure(exc),
-                sent=_may_have_left(exc),
-                elapsed_ms=_elapsed_ms(started),
+                failure=_failure(sent),
+                sent=sent.sent,
+                elapsed_ms=sent.elapsed_ms,
             )
-            logger.warning("paystack %s %s: %s", method, path, exchange.failure)
             return Reply(exchange)
-        parsed, raw_text = _read(response)
+        parsed, raw_text = _read(sent.answer)
         exchange = Exchange(
             method=method,
             url=url,
             request=record,
-            http_status=response.status_code,
+            http_status=sent.answer.status,
             response=redact(parsed),
             raw_text=raw_text,
-            elapsed_ms=_elapsed_ms(started),
+            elapsed_ms=sent.elapsed_ms,
         )
         logger.info(
             "paystack %s %s: HTTP %d in %d ms",
             method,
             path,
-            response.status_code,
+            sent.answer.status,
             exchange.elapsed_ms,
         )
         return Reply(exchange, parsed)
@@ -177,27 +170,18 @@ def _request_record(
     return masked
 
 
-def _read(response: httpx.Response) -> tuple[Any, str | None]:
+def _read(answer: Answer) -> tuple[Any, str | None]:
     """The JSON body, or (None, masked text) when the body is not JSON."""
     try:
-        return response.json(), None
+        return answer.json(), None
     except ValueError:
-        return None, mask_text(response.text[:_RAW_TEXT_LIMIT])
+        return None, answer.masked_text()
 
 
-def _failure(exc: httpx.TransportError) -> str:
+def _failure(sent: HttpExchange) -> str:
     # Class names only: exception messages are not ours to vouch for in stored evidence.
-    if isinstance(exc, httpx.TimeoutException):
+    if isinstance(sent.error, httpx.TimeoutException):
         return "timeout"
-    if isinstance(exc, httpx.ConnectError):
+    if isinstance(sent.error, httpx.ConnectError):
         return "could not connect"
-    return type(exc).__name__
-
-
-def _may_have_left(exc: httpx.TransportError) -> bool:
-    """False only when no connection was made, so Paystack cannot have seen the request."""
-    return not isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
-
-
-def _elapsed_ms(started: float) -> int:
-    return round((time.monotonic() - started) * 1000)
+    return type(sent.error).__name__

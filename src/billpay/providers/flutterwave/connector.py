@@ -1,4 +1,5 @@
-"""The Flutterwave v3 Bills connector: HTTP calls only; every decision is in ``transformers``."""
+"""The Flutterwave v3 Bills connector: paths and auth; ``providers.http`` sends, and every
+decision is in ``transformers``."""
 
 from __future__ import annotations
 
@@ -34,16 +35,14 @@ from billpay.providers.flutterwave.wire import (
     Biller,
     BillItem,
     HttpAnswer,
+    NoAnswer,
     decode_json,
     encode_json,
 )
-from billpay.providers.http import provider_client
+from billpay.providers.http import Exchange, ProviderTransport
 from billpay.redact import mask_text
 
 log = structlog.get_logger(__name__)
-
-# Failures that happen before a request is written: it provably never reached Flutterwave.
-_NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
 class FlutterwaveConnector:
@@ -63,13 +62,11 @@ class FlutterwaveConnector:
         self._root = _api_root(settings.flutterwave_base_url)
         self._secret_key = settings.flutterwave_secret_key
         self._legacy = settings.flutterwave_use_legacy_bills
-        self._timeout = settings.provider_timeout_seconds
         self._callback_url = callback_url
         self._webhooks = FlutterwaveWebhooks(
             settings.flutterwave_secret_hash, accept_hmac_signature=accept_hmac_signature
         )
-        self._owns_client = client is None
-        self._client = client or provider_client(settings)
+        self._http = ProviderTransport.for_provider(self.name, settings, client)
         # Biller code → its items, for the legacy create, which names items rather than codes.
         self._items: dict[str, list[BillItem]] = {}
 
@@ -177,8 +174,7 @@ class FlutterwaveConnector:
         return self._webhooks.parse(headers, body)
 
     async def aclose(self) -> None:
-        if self._owns_client:
-            await self._client.aclose()
+        await self._http.aclose()
 
     # --- HTTP ----------------------------------------------------------------------------------
 
@@ -193,32 +189,35 @@ class FlutterwaveConnector:
         headers = {"Authorization": f"Bearer {self._secret_key}", "Accept": "application/json"}
         if body is not None:
             headers["Content-Type"] = "application/json"
-        try:
-            response = await self._client.request(
-                method,
-                self._root + path,
-                params=params,
-                content=encode_json(body) if body is not None else None,
-                headers=headers,
-                timeout=self._timeout,
-            )
-        except _NEVER_SENT:
-            return HttpAnswer(failure="connect-error")
-        except httpx.TimeoutException:
-            return HttpAnswer(failure="timeout")
-        except httpx.TransportError:
-            return HttpAnswer(failure="transport-error")
-        return _answer(response)
+        exchange = await self._http.send(
+            method,
+            self._root + path,
+            params=params,
+            content=encode_json(body) if body is not None else None,
+            headers=headers,
+        )
+        return _answer(exchange)
 
 
-def _answer(response: httpx.Response) -> HttpAnswer:
+def _answer(exchange: Exchange) -> HttpAnswer:
+    answer = exchange.answer
+    if answer is None:
+        return HttpAnswer(failure=_failure(exchange))
     try:
-        body = decode_json(response.content)
+        body = decode_json(answer.content)
     except ValueError:
         body = None
     if isinstance(body, dict):
-        return HttpAnswer(http_status=response.status_code, body=body)
-    return HttpAnswer(http_status=response.status_code, text=tf.readable_text(response.content))
+        return HttpAnswer(http_status=answer.status, body=body)
+    return HttpAnswer(http_status=answer.status, text=tf.readable_text(answer.content))
+
+
+def _failure(exchange: Exchange) -> NoAnswer:
+    if not exchange.sent:
+        return "connect-error"
+    if isinstance(exchange.error, httpx.TimeoutException):
+        return "timeout"
+    return "transport-error"
 
 
 def _not_sent(outcome: Outcome, message: str) -> VendResult:

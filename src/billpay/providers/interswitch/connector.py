@@ -1,9 +1,9 @@
 """Interswitch Quickteller v5 over HTTP (providers.md §3).
 
-This module only moves bytes: wire shapes live in ``wire``, every decision in ``transformers``.
-Transport failures are mapped here, conservatively: a purchase whose answer is missing, 5xx or
-unreadable is ``UNKNOWN`` (requery the same ``requestReference``); only a request that provably
-never left (no connection, no token) is reported with ``sent=False``.
+This module holds Interswitch's paths, Passport tokens and headers: wire shapes live in ``wire``,
+every decision in ``transformers``, and ``providers.http`` sends. A purchase whose answer is
+missing, 5xx or unreadable is ``UNKNOWN`` (requery the same ``requestReference``); only a request
+that provably never left (no connection, no token) is reported with ``sent=False``.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from billpay.providers.base import (
     VendResult,
     WebhookEvent,
 )
-from billpay.providers.http import provider_client
+from billpay.providers.http import Exchange, ProviderTransport, describe
 from billpay.providers.interswitch import webhooks
 from billpay.providers.interswitch.transformers import (
     advice_result,
@@ -50,26 +50,16 @@ from billpay.providers.interswitch.transformers import (
     validate_customers_body,
 )
 from billpay.providers.interswitch.wire import Biller, Category, PassportToken
-from billpay.redact import mask_text, redact
+from billpay.redact import redact
 
 log = structlog.get_logger(__name__)
 
 TOKEN_RENEWAL_MARGIN_SECONDS = 30.0  # the docs ask for renewal at least 30 s before expiry
 CATALOG_CONCURRENCY = 8
-RAW_TEXT_LIMIT = 500
 
 
 class PassportUnavailable(ProviderError):
     """No bearer token could be obtained, so the API request was never sent."""
-
-
-# Raised before a single byte of the request reached Interswitch.
-NOT_SENT_ERRORS: tuple[type[Exception], ...] = (
-    PassportUnavailable,
-    httpx.ConnectError,
-    httpx.ConnectTimeout,
-    httpx.PoolTimeout,
-)
 
 
 @dataclass(frozen=True)
@@ -88,13 +78,13 @@ class PassportTokens:
 
     def __init__(
         self,
-        client: httpx.AsyncClient,
+        http: ProviderTransport,
         token_url: str,
         client_id: str,
         client_secret: str,
         clock: Callable[[], float],
     ) -> None:
-        self._client = client
+        self._http = http
         self._token_url = token_url
         self._basic = base64.b64encode(f"{client_id}:{client_secret}".encode()).decode()
         self._clock = clock
@@ -124,18 +114,20 @@ class PassportTokens:
 
     async def _fetch(self) -> _BearerToken:
         requested_at = self._clock()
+        exchange = await self._http.send(
+            "POST",
+            self._token_url,
+            headers={"Authorization": f"Basic {self._basic}"},
+            data={"grant_type": "client_credentials"},
+        )
+        answer = exchange.answer
+        if answer is None:
+            unreachable = f"passport unreachable: {type(exchange.error).__name__}"
+            raise PassportUnavailable(unreachable) from exchange.error
+        if answer.status != httpx.codes.OK:
+            raise PassportUnavailable(f"passport answered HTTP {answer.status}")
         try:
-            response = await self._client.post(
-                self._token_url,
-                headers={"Authorization": f"Basic {self._basic}"},
-                data={"grant_type": "client_credentials"},
-            )
-        except httpx.HTTPError as exc:
-            raise PassportUnavailable(f"passport unreachable: {type(exc).__name__}") from exc
-        if response.status_code != httpx.codes.OK:
-            raise PassportUnavailable(f"passport answered HTTP {response.status_code}")
-        try:
-            token = PassportToken.model_validate_json(response.content)
+            token = PassportToken.model_validate_json(answer.content)
         except ValidationError:
             # ``from None``: the validation error quotes the body, which may hold a token.
             raise PassportUnavailable("passport answer holds no usable access token") from None
@@ -163,10 +155,9 @@ class InterswitchConnector:
         passport_url = _url(settings.interswitch_passport_url, "INTERSWITCH_PASSPORT_URL")
         self._terminal_id = _required(settings.interswitch_terminal_id, "INTERSWITCH_TERMINAL_ID")
         self._request_prefix = settings.interswitch_request_prefix
-        self._owns_client = client is None
-        self._client = client or provider_client(settings)
+        self._http = ProviderTransport.for_provider(self.name, settings, client)
         self._tokens = PassportTokens(
-            self._client,
+            self._http,
             f"{passport_url}/passport/oauth/token",
             _required(settings.interswitch_client_id, "INTERSWITCH_CLIENT_ID"),
             _required(settings.interswitch_client_secret, "INTERSWITCH_CLIENT_SECRET"),
@@ -199,43 +190,27 @@ class InterswitchConnector:
     async def _vend_call(
         self,
         evidence: Mapping[str, Any],
-        send: Callable[[], Awaitable[httpx.Response]],
+        send: Callable[[], Awaitable[Exchange]],
         classify: Callable[[Mapping[str, Any]], VendResult],
     ) -> VendResult:
-        try:
-            response = await send()
-        except NOT_SENT_ERRORS as exc:
-            log.warning("interswitch request not sent", path=evidence["path"], error=_describe(exc))
+        exchange = await send()
+        answer = exchange.answer
+        if answer is None:
+            return _transport_unknown(exchange, evidence)
+        body = answer.json_object
+        if answer.status >= httpx.codes.INTERNAL_SERVER_ERROR or body is None:
+            log.warning("interswitch answer unusable", path=evidence["path"], status=answer.status)
+            response = answer.masked_object()
             return VendResult(
                 outcome=Outcome.UNKNOWN,
-                provider_status="not_sent",
-                message=_describe(exc),
-                sent=False,
+                provider_status=f"http_{answer.status}",
+                message=f"HTTP {answer.status} without a readable answer: requery",
+                http_status=answer.status,
                 request=evidence,
+                response=response,
+                raw_text=None if response is not None else answer.masked_text(),
             )
-        except httpx.HTTPError as exc:
-            log.warning("interswitch answer lost", path=evidence["path"], error=_describe(exc))
-            return VendResult(
-                outcome=Outcome.UNKNOWN,
-                provider_status="no_answer",
-                message=f"{_describe(exc)}: outcome unknown, requery",
-                request=evidence,
-            )
-        body = _json_object(response)
-        if response.status_code >= httpx.codes.INTERNAL_SERVER_ERROR or body is None:
-            log.warning(
-                "interswitch answer unusable", path=evidence["path"], status=response.status_code
-            )
-            return VendResult(
-                outcome=Outcome.UNKNOWN,
-                provider_status=f"http_{response.status_code}",
-                message=f"HTTP {response.status_code} without a readable answer: requery",
-                http_status=response.status_code,
-                request=evidence,
-                response=redact(body) if body is not None else None,
-                raw_text=None if body is not None else mask_text(response.text[:RAW_TEXT_LIMIT]),
-            )
-        return replace(classify(body), http_status=response.status_code, request=evidence)
+        return replace(classify(body), http_status=answer.status, request=evidence)
 
     # --- customers ---------------------------------------------------------------------------
 
@@ -243,13 +218,13 @@ class InterswitchConnector:
         self, product: ProviderProduct, customer_id: str
     ) -> CustomerValidation:
         body = validate_customers_body(product.plan_code, customer_id, self._terminal_id)
-        try:
-            response = await self._call("POST", "/Transactions/validatecustomers", json=body)
-        except (PassportUnavailable, httpx.HTTPError) as exc:
-            return unavailable_validation(f"interswitch unreachable: {_describe(exc)}")
-        payload = _json_object(response)
-        if response.status_code >= httpx.codes.INTERNAL_SERVER_ERROR or payload is None:
-            return unavailable_validation(f"HTTP {response.status_code} from interswitch")
+        exchange = await self._call("POST", "/Transactions/validatecustomers", json=body)
+        answer = exchange.answer
+        if answer is None:
+            return unavailable_validation(f"interswitch unreachable: {exchange.problem}")
+        payload = answer.json_object
+        if answer.status >= httpx.codes.INTERNAL_SERVER_ERROR or payload is None:
+            return unavailable_validation(f"HTTP {answer.status} from interswitch")
         return customer_validation(payload)
 
     # --- catalog -----------------------------------------------------------------------------
@@ -277,13 +252,13 @@ class InterswitchConnector:
         return plans_for_biller(biller, parse_payment_items(body))
 
     async def _get_json(self, path: str, params: Mapping[str, str] | None = None) -> dict[str, Any]:
-        try:
-            response = await self._call("GET", path, params=params)
-        except (PassportUnavailable, httpx.HTTPError) as exc:
-            raise ProviderError(f"interswitch {path}: {_describe(exc)}") from exc
-        body = _json_object(response)
-        if response.status_code != httpx.codes.OK or body is None:
-            raise ProviderError(f"interswitch {path}: HTTP {response.status_code}, no JSON object")
+        exchange = await self._call("GET", path, params=params)
+        answer = exchange.answer
+        if answer is None:
+            raise ProviderError(f"interswitch {path}: {exchange.problem}") from exchange.error
+        body = answer.json_object
+        if answer.status != httpx.codes.OK or body is None:
+            raise ProviderError(f"interswitch {path}: HTTP {answer.status}, no JSON object")
         return body
 
     # --- webhooks and lifecycle --------------------------------------------------------------
@@ -294,8 +269,7 @@ class InterswitchConnector:
         return webhooks.parse_webhook(headers, body, path_token)
 
     async def aclose(self) -> None:
-        if self._owns_client:
-            await self._client.aclose()
+        await self._http.aclose()
 
     # --- HTTP --------------------------------------------------------------------------------
 
@@ -306,14 +280,21 @@ class InterswitchConnector:
         *,
         params: Mapping[str, str] | None = None,
         json: Mapping[str, Any] | None = None,
-    ) -> httpx.Response:
-        """One API call. A 401 means our token died early: one fresh token, one retry."""
-        token = await self._tokens.bearer()
-        response = await self._send(method, path, token, params, json)
-        if response.status_code == httpx.codes.UNAUTHORIZED:
-            self._tokens.discard(token)
-            response = await self._send(method, path, await self._tokens.bearer(), params, json)
-        return response
+    ) -> Exchange:
+        """One API call. A 401 means our token died early: one fresh token, one retry.
+
+        Without a token the request is never sent, like a refused connection.
+        """
+        try:
+            token = await self._tokens.bearer()
+            exchange = await self._send(method, path, token, params, json)
+            if exchange.answer is not None and exchange.answer.status == httpx.codes.UNAUTHORIZED:
+                self._tokens.discard(token)
+                exchange = await self._send(method, path, await self._tokens.bearer(), params, json)
+        except PassportUnavailable as exc:
+            log.warning("interswitch request not sent", path=path, error=describe(exc))
+            return Exchange.unsent(exc)
+        return exchange
 
     async def _send(
         self,
@@ -322,8 +303,8 @@ class InterswitchConnector:
         token: str,
         params: Mapping[str, str] | None,
         json: Mapping[str, Any] | None,
-    ) -> httpx.Response:
-        return await self._client.request(
+    ) -> Exchange:
+        return await self._http.send(
             method,
             f"{self._base_url}{path}",
             params=params,
@@ -342,14 +323,18 @@ def _url(value: str | None, env_name: str) -> str:
     return _required(value, env_name).rstrip("/")
 
 
-def _json_object(response: httpx.Response) -> dict[str, Any] | None:
-    try:
-        body = response.json()
-    except ValueError:  # not JSON, or not text at all
-        return None
-    return body if isinstance(body, dict) else None
-
-
-def _describe(exc: Exception) -> str:
-    detail = str(exc)
-    return f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
+def _transport_unknown(exchange: Exchange, evidence: Mapping[str, Any]) -> VendResult:
+    if not exchange.sent:
+        return VendResult(
+            outcome=Outcome.UNKNOWN,
+            provider_status="not_sent",
+            message=exchange.problem,
+            sent=False,
+            request=evidence,
+        )
+    return VendResult(
+        outcome=Outcome.UNKNOWN,
+        provider_status="no_answer",
+        message=f"{exchange.problem}: outcome unknown, requery",
+        request=evidence,
+    )

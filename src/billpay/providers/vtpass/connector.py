@@ -1,16 +1,16 @@
 """VTpass over HTTP (providers.md §1).
 
-This module only moves bytes: wire shapes live in ``wire``, every decision in ``transformers``.
-Transport failures are mapped here, conservatively: a purchase whose answer is missing, 5xx or
-unreadable is UNKNOWN (requery the same request_id); only a request that provably never left
-(no connection) is reported with ``sent=False``.
+This module holds VTpass's paths and auth headers: wire shapes live in ``wire``, every decision
+in ``transformers``, and ``providers.http`` sends. A purchase whose answer is missing, 5xx or
+unreadable is UNKNOWN (requery the same request_id); only a request the transport proves never
+left is reported with ``sent=False``.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -31,47 +31,17 @@ from billpay.providers.base import (
     VendResult,
     WebhookEvent,
 )
-from billpay.providers.http import provider_client
+from billpay.providers.http import Answer, Exchange, ProviderTransport
 from billpay.providers.vtpass import transformers, webhooks, wire
 from billpay.providers.vtpass.transformers import JsonBody, UnsellableProduct
-from billpay.redact import mask_text, redact
 
 log = structlog.get_logger(__name__)
 
-RAW_TEXT_LIMIT = 500
 CATALOG_CONCURRENCY = 8
 # VTpass verifies meters and smartcards; phone numbers are only checked for shape by billpay.
 PHONE_BILL_TYPES = frozenset({BillType.AIRTIME, BillType.DATA})
 
 Classifier = Callable[[int | None, Any], VendResult]
-
-# Raised before a single byte of the request reached VTpass.
-NOT_SENT_ERRORS: tuple[type[Exception], ...] = (
-    httpx.ConnectError,
-    httpx.ConnectTimeout,
-    httpx.PoolTimeout,
-)
-
-
-@dataclass(frozen=True)
-class _Answer:
-    """An HTTP answer reduced to what classification needs: status, JSON (if any), text."""
-
-    http_status: int
-    body: Any
-    text: str
-
-    @classmethod
-    def of(cls, response: httpx.Response) -> _Answer:
-        try:
-            body = response.json()
-        except ValueError:  # not JSON, or not text at all
-            body = None
-        return cls(response.status_code, body, response.text)
-
-    @property
-    def json_object(self) -> dict[str, Any] | None:
-        return self.body if isinstance(self.body, dict) else None
 
 
 class VTpassConnector:
@@ -92,9 +62,7 @@ class VTpassConnector:
         if settings.vtpass_public_key:
             self._get_headers["public-key"] = settings.vtpass_public_key
         self._webhook_token = settings.vtpass_webhook_token
-        self._timeout = settings.provider_timeout_seconds
-        self._owns_client = client is None
-        self._client = client or provider_client(settings)
+        self._http = ProviderTransport.for_provider(self.name, settings, client)
 
     def new_reference(self, now: datetime) -> str:
         return transformers.new_request_id(now)
@@ -120,14 +88,11 @@ class VTpassConnector:
         self, path: str, body: JsonBody, reference: str, classify: Classifier
     ) -> VendResult:
         evidence = {"method": "POST", "path": path, "body": transformers.evidence(body)}
-        try:
-            answer = await self._post(path, body)
-        except NOT_SENT_ERRORS as exc:
-            result = _transport_unknown("not_sent", exc, sent=False)
-        except httpx.HTTPError as exc:
-            result = _transport_unknown("no_answer", exc, sent=True)
+        exchange = await self._post(path, body)
+        if exchange.answer is None:
+            result = _transport_unknown(exchange)
         else:
-            result = _classified(answer, reference, classify)
+            result = _classified(exchange.answer, reference, classify)
         result = replace(result, request=evidence)
         log.info(
             "vtpass call",
@@ -153,13 +118,12 @@ class VTpassConnector:
             body = transformers.verify_body(product, customer_id)
         except UnsellableProduct as exc:
             return CustomerValidation(ValidationStatus.INVALID, message=str(exc))
-        try:
-            answer = await self._post("merchant-verify", body)
-        except httpx.HTTPError as exc:
+        exchange = await self._post("merchant-verify", body)
+        if exchange.answer is None:
             return CustomerValidation(
-                ValidationStatus.UNAVAILABLE, message=f"VTpass unreachable: {_describe(exc)}"
+                ValidationStatus.UNAVAILABLE, message=f"VTpass unreachable: {exchange.problem}"
             )
-        return transformers.classify_verification(answer.http_status, answer.body)
+        return transformers.classify_verification(exchange.answer.status, exchange.answer.body)
 
     # --- catalog -----------------------------------------------------------------------------
 
@@ -189,15 +153,14 @@ class VTpassConnector:
         return transformers.variation_plans(service, body)
 
     async def _get_json(self, path: str, params: Mapping[str, str] | None = None) -> dict[str, Any]:
-        try:
-            response = await self._client.get(
-                self._url(path), params=params, headers=self._get_headers, timeout=self._timeout
-            )
-        except httpx.HTTPError as exc:
-            raise ProviderError(f"VTpass {path}: {_describe(exc)}") from exc
-        body = _Answer.of(response).json_object
-        if response.status_code != httpx.codes.OK or body is None:
-            raise ProviderError(f"VTpass {path}: HTTP {response.status_code}, no JSON object")
+        exchange = await self._http.send(
+            "GET", self._url(path), params=params, headers=self._get_headers
+        )
+        if exchange.answer is None:
+            raise ProviderError(f"VTpass {path}: {exchange.problem}") from exchange.error
+        body = exchange.answer.json_object
+        if exchange.answer.status != httpx.codes.OK or body is None:
+            raise ProviderError(f"VTpass {path}: HTTP {exchange.answer.status}, no JSON object")
         return body
 
     # --- webhooks and lifecycle --------------------------------------------------------------
@@ -209,37 +172,35 @@ class VTpassConnector:
         return webhooks.parse_webhook(body, path_token, self._webhook_token)
 
     async def aclose(self) -> None:
-        if self._owns_client:
-            await self._client.aclose()
+        await self._http.aclose()
 
     # --- HTTP --------------------------------------------------------------------------------
 
-    async def _post(self, path: str, body: JsonBody) -> _Answer:
-        response = await self._client.post(
+    async def _post(self, path: str, body: JsonBody) -> Exchange:
+        return await self._http.send(
+            "POST",
             self._url(path),
             content=transformers.encode_json(body),
             headers=self._post_headers,
-            timeout=self._timeout,
         )
-        return _Answer.of(response)
 
     def _url(self, path: str) -> str:
         return f"{self._api_root}/{path}"
 
 
-def _classified(answer: _Answer, reference: str, classify: Classifier) -> VendResult:
+def _classified(answer: Answer, reference: str, classify: Classifier) -> VendResult:
     """Classify, then attach the masked evidence; a body that is not JSON is kept as text."""
-    result = _guard_reference(classify(answer.http_status, answer.body), answer, reference)
-    body = answer.json_object
+    result = _guard_reference(classify(answer.status, answer.body), answer, reference)
+    response = answer.masked_object()
     return replace(
         result,
-        http_status=answer.http_status,
-        response=redact(body) if body is not None else None,
-        raw_text=None if body is not None else mask_text(answer.text[:RAW_TEXT_LIMIT]),
+        http_status=answer.status,
+        response=response,
+        raw_text=None if response is not None else answer.masked_text(),
     )
 
 
-def _guard_reference(result: VendResult, answer: _Answer, reference: str) -> VendResult:
+def _guard_reference(result: VendResult, answer: Answer, reference: str) -> VendResult:
     """An answer about another request_id proves nothing about ours."""
     body = answer.json_object or {}
     answered = body.get("requestId")
@@ -252,14 +213,16 @@ def _guard_reference(result: VendResult, answer: _Answer, reference: str) -> Ven
     )
 
 
-def _transport_unknown(status: str, exc: Exception, *, sent: bool) -> VendResult:
-    qualifier = "never sent" if not sent else "sent, outcome unknown"
-    log.warning("vtpass transport failure", provider_status=status, error=_describe(exc))
+def _transport_unknown(exchange: Exchange) -> VendResult:
+    if exchange.sent:
+        status, qualifier = "no_answer", "sent, outcome unknown"
+    else:
+        status, qualifier = "not_sent", "never sent"
     return VendResult(
         outcome=Outcome.UNKNOWN,
         provider_status=status,
-        message=f"{_describe(exc)}: {qualifier}, requery",
-        sent=sent,
+        message=f"{exchange.problem}: {qualifier}, requery",
+        sent=exchange.sent,
     )
 
 
@@ -267,8 +230,3 @@ def _required(value: str | None, env_name: str) -> str:
     if not value:
         raise ValueError(f"VTpass is not configured: {env_name} is missing")
     return value
-
-
-def _describe(exc: Exception) -> str:
-    detail = str(exc)
-    return f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__

@@ -32,9 +32,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from billpay.money import InexactAmountError, kobo_to_naira, kobo_to_naira_number, naira_to_kobo
-from billpay.providers.flutterwave.wire import ERROR, SUCCESS, decode_json, encode_json
 from billpay.sandbox.flutterwave import state as catalog
+from billpay.sandbox.flutterwave.codec import read_json, write_json
 from billpay.sandbox.flutterwave.state import (
     CATEGORIES,
     KNOWN_CUSTOMERS,
@@ -49,7 +48,10 @@ from billpay.sandbox.flutterwave.state import (
     VendStatus,
     WebhookDelivery,
 )
+from billpay.sandbox.units import NotWholeKobo, kobo_from_naira, naira_from_kobo, naira_number
 
+SUCCESS = "success"  # the envelope's ``status`` (providers.md §2)
+ERROR = "error"
 _PENDING = frozenset({FaultKind.PENDING_THEN_SUCCESS, FaultKind.PENDING_THEN_FAILURE})
 _LOOKUP_STATUS = {
     VendStatus.SUCCESS: "successful",
@@ -203,8 +205,8 @@ class _Sandbox:
             "product_code": item.item_code,
             "email": None,
             "fee": item.fee_naira,
-            "maximum": kobo_to_naira_number(item.max_kobo),
-            "minimum": kobo_to_naira_number(item.min_kobo),
+            "maximum": naira_number(item.max_kobo),
+            "minimum": naira_number(item.min_kobo),
         }
         return _ok("Item validated successfully", data)
 
@@ -329,7 +331,7 @@ class _Sandbox:
         url = self.state.webhook_url
         if url is None:
             return
-        body = encode_json(_webhook_json(vend))
+        body = write_json(_webhook_json(vend))
         headers = {"verif-hash": self._secret_hash, "content-type": "application/json"}
         try:
             # A client per delivery: webhooks are rare, and a mounted app gets no lifespan to
@@ -383,7 +385,7 @@ class _Sandbox:
 
 async def _json_body(request: Request) -> Mapping[str, Any] | None:
     try:
-        body = decode_json(await request.body())
+        body = read_json(await request.body())
     except ValueError:
         return None
     return body if isinstance(body, dict) else None
@@ -420,13 +422,13 @@ def _amount_kobo(item: Item, amount: object) -> int | str:
     if not isinstance(amount, int | Decimal) or isinstance(amount, bool) or amount <= 0:
         return "amount must be a positive number"
     try:
-        kobo = naira_to_kobo(amount)
-    except InexactAmountError:
+        kobo = kobo_from_naira(amount)
+    except NotWholeKobo:
         return "amount has fractions of a kobo"
     if item.price_kobo and kobo != item.price_kobo:
-        return f"Amount must be {kobo_to_naira_number(item.price_kobo)} for {item.name}"
+        return f"Amount must be {naira_number(item.price_kobo)} for {item.name}"
     if not item.price_kobo and not item.min_kobo <= kobo <= item.max_kobo:
-        low, high = kobo_to_naira_number(item.min_kobo), kobo_to_naira_number(item.max_kobo)
+        low, high = naira_number(item.min_kobo), naira_number(item.max_kobo)
         return f"Amount must be between {low} and {high}"
     return kobo
 
@@ -465,7 +467,7 @@ async def _client_gone(request: Request) -> None:
 
 def _json(status: int, content: Any, background: BackgroundTask | None = None) -> Response:
     return Response(
-        encode_json(content), status, media_type="application/json", background=background
+        write_json(content), status, media_type="application/json", background=background
     )
 
 
@@ -498,7 +500,7 @@ def _item_json(item: Item) -> dict[str, Any]:
         "commission_on_fee": item.fee_naira > 0,
         "reg_expression": "^[0-9]+$",
         "label_name": item.customer_kind.value,
-        "amount": kobo_to_naira_number(item.price_kobo),
+        "amount": naira_number(item.price_kobo),
         "is_resolvable": True,
         "group_name": biller.name if biller else item.biller_name,
         "category_name": biller.category if biller else None,
@@ -512,7 +514,7 @@ def _vend_json(vend: Vend) -> dict[str, Any]:
     biller = catalog.biller(vend.item.biller_code)
     data: dict[str, Any] = {
         "phone_number": vend.customer,
-        "amount": kobo_to_naira_number(vend.amount_kobo),
+        "amount": naira_number(vend.amount_kobo),
         "network": biller.name if biller else vend.item.biller_name,
     }
     if vend.endpoint == "legacy":
@@ -554,7 +556,7 @@ def _status_json(vend: Vend) -> dict[str, Any]:
 
 def _naira_text(vend: Vend) -> str:
     # The documented lookups show airtime as "500.0000" and other bills as "1800.00".
-    naira = kobo_to_naira(vend.amount_kobo)
+    naira = naira_from_kobo(vend.amount_kobo)
     return str(naira.quantize(Decimal("0.0001")) if vend.item.biller_name == "AIRTIME" else naira)
 
 
@@ -566,7 +568,7 @@ def _webhook_json(vend: Vend) -> dict[str, Any]:
         "event.type": "SingleBillPayment",
         "data": {
             "customer": vend.customer,
-            "amount": kobo_to_naira_number(vend.amount_kobo),
+            "amount": naira_number(vend.amount_kobo),
             "network": biller.short_name if biller else vend.item.biller_name,
             "tx_ref": vend.flutterwave_ref,
             "flw_ref": vend.biller_ref,

@@ -34,7 +34,6 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, ValidationError
 
-from billpay.money import format_naira, kobo_to_naira
 from billpay.sandbox.paystack.state import (
     DeliveryAttempt,
     PaymentOutcome,
@@ -45,6 +44,7 @@ from billpay.sandbox.paystack.state import (
     now,
     stamp,
 )
+from billpay.sandbox.units import naira_for_people, naira_from_kobo
 
 DEFAULT_SECRET_KEY = "sk_test_sandbox"
 SIGNATURE_HEADER = "x-paystack-signature"
@@ -250,9 +250,9 @@ def _checkout_html(transaction: SandboxTransaction) -> str:
 
 def _display_amount(transaction: SandboxTransaction) -> str:
     if transaction.currency == "NGN":
-        return format_naira(transaction.amount_kobo)
+        return naira_for_people(transaction.amount_kobo)
     # Every currency Paystack settles in has 100 minor units, like the naira.
-    return f"{transaction.currency} {kobo_to_naira(transaction.amount_kobo)}"
+    return f"{transaction.currency} {naira_from_kobo(transaction.amount_kobo)}"
 
 
 def _page(title: str, body: str) -> str:

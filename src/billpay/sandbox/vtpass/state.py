@@ -18,7 +18,7 @@ from typing import Any, Final
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from billpay.money import InexactAmountError, naira_to_kobo
+from billpay.sandbox.units import NotWholeKobo, kobo_from_naira
 from billpay.sandbox.vtpass import responses
 from billpay.sandbox.vtpass.catalog import (
     SERVICES,
@@ -366,6 +366,6 @@ def _amount_kobo(value: Any) -> int | None:
     if not isinstance(value, int | str | Decimal) or isinstance(value, bool):
         return None
     try:
-        return naira_to_kobo(value)
-    except InexactAmountError:
+        return kobo_from_naira(value)
+    except NotWholeKobo:
         return None
