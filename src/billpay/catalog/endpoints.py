@@ -4,10 +4,16 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from billpay.catalog import repository as repo
 from billpay.catalog.schemas import BillerOut, CustomerOut, PlanOut, ValidateCustomer
+from billpay.catalog.service import active_plans
 from billpay.deps import CurrentClient, State
-from billpay.errors import NotFound
+from billpay.errors import (
+    API_KEY_ERRORS,
+    CUSTOMER_ERRORS,
+    NotFound,
+    ValidationFailed,
+    error_responses,
+)
 from billpay.models import BillerPlan
 from billpay.providers.base import BillType
 
@@ -29,12 +35,16 @@ def _plan_out(row: BillerPlan) -> PlanOut:
     )
 
 
-@router.get("/billers", response_model=list[BillerOut])
+@router.get(
+    "/billers",
+    response_model=list[BillerOut],
+    responses=error_responses(*API_KEY_ERRORS, ValidationFailed),
+)
 async def list_billers(
     _: CurrentClient, state: State, bill_type: BillType | None = None
 ) -> list[BillerOut]:
     async with state.unit_of_work() as session:
-        rows = await repo.list_active(session, bill_type=bill_type.value if bill_type else None)
+        rows = await active_plans(session, bill_type=bill_type)
     billers: dict[tuple[str, str], BillerOut] = {}
     for row in rows:
         key = (row.biller, row.bill_type)
@@ -46,18 +56,26 @@ async def list_billers(
     return list(billers.values())
 
 
-@router.get("/billers/{biller}/plans", response_model=list[PlanOut])
+@router.get(
+    "/billers/{biller}/plans",
+    response_model=list[PlanOut],
+    responses=error_responses(*API_KEY_ERRORS, NotFound, ValidationFailed),
+)
 async def list_plans(biller: str, _: CurrentClient, state: State) -> list[PlanOut]:
     async with state.unit_of_work() as session:
-        rows = await repo.list_active(session, biller=biller)
+        rows = await active_plans(session, biller=biller)
     if not rows:
         raise NotFound(f"no biller named {biller!r}; list billers at /v1/billers")
     return [_plan_out(row) for row in rows]
 
 
-@router.post("/customers/validate", response_model=CustomerOut)
+@router.post(
+    "/customers/validate",
+    response_model=CustomerOut,
+    responses=error_responses(*API_KEY_ERRORS, ValidationFailed, *CUSTOMER_ERRORS),
+)
 async def validate_customer(body: ValidateCustomer, _: CurrentClient, state: State) -> CustomerOut:
     async with state.unit_of_work() as session:
-        plan = await state.payments.plan(session, body.plan)
+        plan = await state.plans.active(session, body.plan)
     customer_id, name = await state.payments.check_customer(plan, body.customer_id)
     return CustomerOut(plan=plan.slug, customer_id=customer_id, customer_name=name, valid=True)

@@ -54,12 +54,3 @@ async def list_active(
     if biller is not None:
         query = query.where(BillerPlan.biller == biller)
     return list((await session.scalars(query.order_by(BillerPlan.biller, BillerPlan.slug))).all())
-
-
-async def count_active(session: AsyncSession) -> int:
-    return int(
-        await session.scalar(
-            select(func.count()).select_from(BillerPlan).where(BillerPlan.active.is_(True))
-        )
-        or 0
-    )

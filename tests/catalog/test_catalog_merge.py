@@ -9,12 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from billpay.catalog.normalize import (
-    DEFAULT_PROVIDER_PRIORITY,
-    NormalizedPlan,
-    ProviderMeta,
-    normalize,
-)
+from billpay.catalog.merge import DEFAULT_PROVIDER_PRIORITY, normalize
+from billpay.catalog.plan import NormalizedPlan, ProviderMeta
 from billpay.providers.base import BillType, MeterType, ProviderName, ProviderPlan
 
 VTPASS, FLUTTERWAVE, INTERSWITCH = (
