@@ -25,7 +25,7 @@ class PaymentAttempt(Timestamps, Base):
     provider: Mapped[str] = mapped_column(String(20))
     provider_reference: Mapped[str] = mapped_column(String(100))
     route_reason: Mapped[str] = mapped_column(String(300))
-    # in_flight → succeeded | failed | unknown (unknown → requeried until an answer)
+    # an AttemptOutcome value (billpay.payments.attempts.outcome); in_flight when written
     outcome: Mapped[str] = mapped_column(String(20))
     provider_status: Mapped[str | None] = mapped_column(String(100))
     provider_transaction_id: Mapped[str | None] = mapped_column(String(200))

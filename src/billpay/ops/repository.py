@@ -1,4 +1,7 @@
-"""SQL behind the operator views: the seed's monitoring queries, attempts, stuck payments."""
+"""SQL behind the operator views: the seed's monitoring queries, payment search, stuck payments.
+
+The per-provider attempt figures live with the attempts (``payments.attempts.repository``).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +10,6 @@ import uuid
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
 
 from sqlalchemy import ColumnElement, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -43,53 +45,6 @@ async def count_by_bill_type_and_status(
         .group_by(Payment.bill_type, Payment.status)
     )
     return [(bill_type, status, int(count)) for bill_type, status, count in rows]
-
-
-async def attempt_outcome_counts(
-    session: AsyncSession, since: datetime, *, by_activity: bool = False
-) -> list[tuple[str, str, int]]:
-    """(provider, outcome, attempts) for attempts created since ``since`` — or, ``by_activity``,
-    touched since then (a send, a requery, a verdict)."""
-    column = PaymentAttempt.updated_at if by_activity else PaymentAttempt.created_at
-    rows = await session.execute(
-        select(PaymentAttempt.provider, PaymentAttempt.outcome, func.count())
-        .where(column >= since)
-        .group_by(PaymentAttempt.provider, PaymentAttempt.outcome)
-    )
-    return [(provider, outcome, int(count)) for provider, outcome, count in rows]
-
-
-async def latency_percentiles(
-    session: AsyncSession, since: datetime
-) -> dict[str, tuple[float | None, float | None]]:
-    """provider → (p50, p95) of the last call's latency of attempts created since ``since``."""
-    latency = PaymentAttempt.last_latency_ms
-    rows = await session.execute(
-        select(
-            PaymentAttempt.provider,
-            func.percentile_cont(0.5).within_group(latency),
-            func.percentile_cont(0.95).within_group(latency),
-        )
-        .where(PaymentAttempt.created_at >= since, latency.is_not(None))
-        .group_by(PaymentAttempt.provider)
-    )
-    return {provider: (_float(p50), _float(p95)) for provider, p50, p95 in rows}
-
-
-async def provider_activity(
-    session: AsyncSession, since: datetime
-) -> dict[str, tuple[datetime | None, datetime | None]]:
-    """provider → (last attempt activity, last success), over attempts touched since ``since``."""
-    rows = await session.execute(
-        select(
-            PaymentAttempt.provider,
-            func.max(PaymentAttempt.updated_at),
-            func.max(PaymentAttempt.finished_at).filter(PaymentAttempt.outcome == "succeeded"),
-        )
-        .where(PaymentAttempt.updated_at >= since)
-        .group_by(PaymentAttempt.provider)
-    )
-    return {provider: (last, success) for provider, last, success in rows}
 
 
 def _status_since() -> ColumnElement[datetime]:
@@ -184,7 +139,3 @@ def _matches(search: str) -> ColumnElement[bool]:
     with contextlib.suppress(ValueError):
         conditions.append(Payment.id == uuid.UUID(search))
     return or_(*conditions)
-
-
-def _float(value: float | Decimal | None) -> float | None:
-    return None if value is None else float(value)

@@ -1,4 +1,4 @@
-"""SQL for payments, attempts and events."""
+"""SQL for payments and their events (attempts: ``payments.attempts.repository``)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from billpay.db import raw
-from billpay.models import Payment, PaymentAttempt, PaymentEvent
+from billpay.models import Payment, PaymentEvent
 from billpay.models.tables import PAYMENTS
 
 WORK_CHANNEL = "billpay_work"
@@ -112,18 +112,6 @@ async def events_of(session: AsyncSession, payment_id: uuid.UUID) -> list[Paymen
                 select(PaymentEvent)
                 .where(PaymentEvent.payment_id == payment_id)
                 .order_by(PaymentEvent.id)
-            )
-        ).all()
-    )
-
-
-async def attempts_of(session: AsyncSession, payment_id: uuid.UUID) -> list[PaymentAttempt]:
-    return list(
-        (
-            await session.scalars(
-                select(PaymentAttempt)
-                .where(PaymentAttempt.payment_id == payment_id)
-                .order_by(PaymentAttempt.number)
             )
         ).all()
     )

@@ -1,17 +1,18 @@
-"""SQL of the worker: claiming due payments under a lease, attempts, scheduling."""
+"""SQL of the worker: claiming due payments under a lease, scheduling.
+
+An attempt's statements live with the attempts (``payments.attempts.repository``).
+"""
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from billpay.db import raw
-from billpay.models import Payment, PaymentAttempt
-from billpay.models.tables import ATTEMPTS
+from billpay.models import Payment
 
 _CLAIM = """
     UPDATE payments AS p
@@ -64,47 +65,4 @@ async def release(
         payment_id,
         owner,
         next_run_at,
-    )
-
-
-async def latest_attempt(session: AsyncSession, payment_id: uuid.UUID) -> PaymentAttempt | None:
-    return await session.scalar(
-        select(PaymentAttempt)
-        .where(PaymentAttempt.payment_id == payment_id)
-        .order_by(PaymentAttempt.number.desc())
-        .limit(1)
-        .execution_options(populate_existing=True)
-    )
-
-
-async def providers_tried(session: AsyncSession, payment_id: uuid.UUID) -> list[str]:
-    """Providers of this payment's attempts, in attempt order."""
-    rows = await session.scalars(
-        select(PaymentAttempt.provider)
-        .where(PaymentAttempt.payment_id == payment_id)
-        .order_by(PaymentAttempt.number)
-    )
-    return list(rows.all())
-
-
-async def insert_attempt(session: AsyncSession, values: dict[str, Any]) -> bool:
-    """False when another attempt already holds this provider reference (nothing written, and
-    the transaction stays usable)."""
-    columns, args = raw.insert_clause(ATTEMPTS, values)
-    inserted = await (await raw.connection(session)).fetchval(
-        f"INSERT INTO payment_attempts {columns} "
-        "ON CONFLICT ON CONSTRAINT uq_attempts_provider_reference DO NOTHING RETURNING id",
-        *args,
-    )
-    return inserted is not None
-
-
-async def update_attempt(
-    session: AsyncSession, attempt_id: uuid.UUID, values: dict[str, Any]
-) -> None:
-    assignments, args = raw.set_clause(ATTEMPTS, values, first=2)
-    await (await raw.connection(session)).execute(
-        f"UPDATE payment_attempts SET {assignments} WHERE id = $1",  # noqa: S608 -- column names from the table
-        attempt_id,
-        *args,
     )

@@ -1,0 +1,148 @@
+"""Every statement on ``payment_attempts``.
+
+The worker's statements are its hot path and run straight on asyncpg (``billpay.db.raw``);
+the payment detail page and the operators' provider figures read through SQLAlchemy.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from billpay.db import raw
+from billpay.models import PaymentAttempt
+from billpay.models.tables import ATTEMPTS
+from billpay.payments.attempts.outcome import AttemptOutcome
+
+# What a new attempt is written with; the rest starts at the columns' defaults.
+_INSERTED_COLUMNS = (
+    "id",
+    "payment_id",
+    "number",
+    "provider",
+    "provider_reference",
+    "route_reason",
+    "outcome",
+)
+
+
+# --- the worker ------------------------------------------------------------------------------
+
+
+async def insert(session: AsyncSession, attempt: PaymentAttempt) -> bool:
+    """False when another attempt already holds this provider reference (nothing written, and
+    the transaction stays usable)."""
+    values = {column: getattr(attempt, column) for column in _INSERTED_COLUMNS}
+    columns, args = raw.insert_clause(ATTEMPTS, values)
+    inserted = await (await raw.connection(session)).fetchval(
+        f"INSERT INTO payment_attempts {columns} "
+        "ON CONFLICT ON CONSTRAINT uq_attempts_provider_reference DO NOTHING RETURNING id",
+        *args,
+    )
+    return inserted is not None
+
+
+async def update(session: AsyncSession, attempt_id: uuid.UUID, values: dict[str, Any]) -> None:
+    """Record an attempt's outcome and the evidence behind it (``values`` are its columns)."""
+    assignments, args = raw.set_clause(ATTEMPTS, values, first=2)
+    await (await raw.connection(session)).execute(
+        f"UPDATE payment_attempts SET {assignments} WHERE id = $1",  # noqa: S608 -- column names from the table
+        attempt_id,
+        *args,
+    )
+
+
+async def latest(session: AsyncSession, payment_id: uuid.UUID) -> PaymentAttempt | None:
+    return await session.scalar(
+        select(PaymentAttempt)
+        .where(PaymentAttempt.payment_id == payment_id)
+        .order_by(PaymentAttempt.number.desc())
+        .limit(1)
+        .execution_options(populate_existing=True)
+    )
+
+
+async def providers_tried(session: AsyncSession, payment_id: uuid.UUID) -> list[str]:
+    """Providers of this payment's attempts, in attempt order."""
+    rows = await session.scalars(
+        select(PaymentAttempt.provider)
+        .where(PaymentAttempt.payment_id == payment_id)
+        .order_by(PaymentAttempt.number)
+    )
+    return list(rows.all())
+
+
+# --- the payment detail page -----------------------------------------------------------------
+
+
+async def of_payment(session: AsyncSession, payment_id: uuid.UUID) -> list[PaymentAttempt]:
+    """A payment's attempts by number."""
+    return list(
+        (
+            await session.scalars(
+                select(PaymentAttempt)
+                .where(PaymentAttempt.payment_id == payment_id)
+                .order_by(PaymentAttempt.number)
+            )
+        ).all()
+    )
+
+
+# --- the operators' provider figures ---------------------------------------------------------
+
+
+async def outcome_counts(
+    session: AsyncSession, since: datetime, *, by_activity: bool = False
+) -> list[tuple[str, str, int]]:
+    """(provider, outcome, attempts) for attempts created since ``since`` — or, ``by_activity``,
+    touched since then (a send, a requery, a verdict)."""
+    column = PaymentAttempt.updated_at if by_activity else PaymentAttempt.created_at
+    rows = await session.execute(
+        select(PaymentAttempt.provider, PaymentAttempt.outcome, func.count())
+        .where(column >= since)
+        .group_by(PaymentAttempt.provider, PaymentAttempt.outcome)
+    )
+    return [(provider, outcome, int(count)) for provider, outcome, count in rows]
+
+
+async def latency_percentiles(
+    session: AsyncSession, since: datetime
+) -> dict[str, tuple[float | None, float | None]]:
+    """provider → (p50, p95) of the last call's latency of attempts created since ``since``."""
+    latency = PaymentAttempt.last_latency_ms
+    rows = await session.execute(
+        select(
+            PaymentAttempt.provider,
+            func.percentile_cont(0.5).within_group(latency),
+            func.percentile_cont(0.95).within_group(latency),
+        )
+        .where(PaymentAttempt.created_at >= since, latency.is_not(None))
+        .group_by(PaymentAttempt.provider)
+    )
+    return {provider: (_float(p50), _float(p95)) for provider, p50, p95 in rows}
+
+
+async def provider_activity(
+    session: AsyncSession, since: datetime
+) -> dict[str, tuple[datetime | None, datetime | None]]:
+    """provider → (last attempt activity, last success), over attempts touched since ``since``."""
+    succeeded = PaymentAttempt.outcome == AttemptOutcome.SUCCEEDED
+    rows = await session.execute(
+        select(
+            PaymentAttempt.provider,
+            func.max(PaymentAttempt.updated_at),
+            func.max(PaymentAttempt.finished_at).filter(succeeded),
+        )
+        .where(PaymentAttempt.updated_at >= since)
+        .group_by(PaymentAttempt.provider)
+    )
+    return {provider: (last, success) for provider, last, success in rows}
+
+
+def _float(value: float | Decimal | None) -> float | None:
+    return None if value is None else float(value)
