@@ -1,32 +1,102 @@
-"""A funding source's verbs (DESIGN §3): instructions, confirm, refund.
+"""What every funding method is (DESIGN §3), and what its jobs are given.
 
-``balance`` is built into payment creation (an atomic reservation). Payer-funded methods
-(Stellar, Paystack) implement ``FundingSource``: ``open`` runs when the payment is created and
-returns what the payer must do; confirmation arrives later (a deposit, a webhook, a verify)
-and calls ``settlement.fund``; refunds are picked up by the method's own refunder from
-payments in ``refunding`` and finish with ``settlement.refund_completed``.
+Each method — the merchant's prepaid balance, cNGN on Stellar, a Paystack checkout — is a
+``FundingSource``; ``registry.py`` holds the ones a process offers. Its verbs:
+
+- ``instructions``: inside the transaction that creates the payment, prepare collection and
+  say what the payer must do (balance: the reservation itself, so the payment starts funded);
+- ``confirm``: money may have arrived — ask the source and apply its answer through
+  ``settlement.fund``, or refund what does not match;
+- ``refund``: money must go back — see that it does, at most once;
+- ``parse_webhook`` / ``webhook_hint``: authenticate a notification from the source, and say
+  what a stored one prompts (webhooks are hints: ``confirm`` asks the source itself);
+- ``periodic_jobs``: what the worker runs on its beat for this source.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import enum
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from billpay.db.context import JobContext
 from billpay.models import Payment
+from billpay.payments.schemas import FundingMethod
 
 
 @dataclass(frozen=True)
 class FundingOpened:
+    """What the payer must do, and until when the payment waits for them."""
+
     instructions: dict[str, Any]
     expires_at: datetime
 
 
-class FundingSource(Protocol):
-    method: str
+@dataclass(frozen=True)
+class FundingWebhook:
+    """An authenticated notification from a funding source, as the inbox stores it."""
 
-    async def open(self, session: AsyncSession, payment: Payment) -> FundingOpened:
-        """Prepare collection (inside the creating transaction) and say what the payer must do."""
+    event_id: str  # the same on every retry of one notification: stored once
+    kind: str  # the source's own name for it, e.g. Paystack's "charge.success"
+    reference: str | None  # the source's reference of the payment it is about
+    claimed_status: str | None
+    payload: Mapping[str, Any] = field(default_factory=dict)  # masked
+
+
+class WebhookHint(enum.Enum):
+    """What a stored funding webhook prompts the inbox to do."""
+
+    FUNDS = "funds"  # money may have arrived: ``confirm``
+    REFUND = "refund"  # a refund moved: ``refund``
+    NONE = "none"  # recorded, nothing to do
+
+
+class FundingContext(JobContext, Protocol):
+    """What a funding job needs of its process (``AppState`` is one)."""
+
+
+# A periodic job: does what is due and returns how many items it looked at.
+FundingJob = Callable[[FundingContext], Awaitable[int]]
+
+
+class FundingSource(Protocol):
+    @property
+    def method(self) -> FundingMethod: ...
+
+    @property
+    def funded_at_create(self) -> bool:
+        """True when ``instructions`` holds the money as the payment is created (balance):
+        it starts ``pending``. Otherwise it waits for the payer in ``awaiting_funds``."""
+        ...
+
+    async def instructions(self, session: AsyncSession, payment: Payment) -> FundingOpened | None:
+        """Inside the creating transaction: what the payer must do; None when the money is
+        already held (``funded_at_create``). Raises an ``ApiError`` to refuse the payment."""
+        ...
+
+    async def confirm(self, context: FundingContext, reference: str, *, actor: str) -> str:
+        """Money may have arrived for the payment behind ``reference``: ask the source how
+        much and apply it. Idempotent. Returns what was done."""
+        ...
+
+    async def refund(self, context: FundingContext, reference: str) -> str:
+        """The money of the payment behind ``reference`` must go back (or is on its way):
+        see to it now. Idempotent: money goes back at most once. Returns what was done."""
+        ...
+
+    def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> FundingWebhook | None:
+        """An authenticated notification, or None when this source takes no webhooks.
+        Raises ``WebhookRejected`` (``providers.base``) for a forged or malformed one."""
+        ...
+
+    def webhook_hint(self, kind: str) -> WebhookHint:
+        """What a stored notification of ``kind`` prompts."""
+        ...
+
+    def periodic_jobs(self) -> tuple[FundingJob, ...]:
+        """The jobs the worker runs on its beat for this source."""
         ...

@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from billpay.app import create_app
+from billpay.bootstrap import build_state
 from billpay.config import Settings
 from billpay.sandbox.paystack import PaystackSandboxState
 from billpay.sandbox.server import ThreadedServer, serve
@@ -54,7 +55,7 @@ def billpay_server(
     It runs on its own thread and event loop, so it gets its own ``AppState`` (an engine is
     bound to the loop it connects on); ``state`` comes first so the tables are already clean.
     """
-    server_state = AppState.build(settings, database_url)
+    server_state = build_state(settings, database_url)
     with serve(create_app(server_state, close_state=True)) as server:
         paystack_sandbox.webhooks = paystack_sandbox.webhooks.model_copy(
             update={"webhook_url": f"{server.url}/v1/webhooks/paystack"}

@@ -8,40 +8,35 @@ from typing import Any
 
 import httpx
 import pytest
-from paystack_flows import (
-    EMAIL,
-    PHONE,
-    create,
-    eventually,
-    held_by_paystack,
-    inbox,
-    ledger_ok,
-    pay,
-    paystack_airtime,
-    refund_rows,
-    rows,
-    signed,
-    status_of,
-)
+from paystack_flows import EMAIL, held_by_paystack, pay, paystack_airtime, refund_rows, signed
 
 from billpay.funding.paystack.collection import confirm_collection, verify_awaiting
 from billpay.funding.paystack.refunder import run_refunds
 from billpay.funding.paystack.webhooks import SIGNATURE_HEADER, signature_for
+from billpay.inbox.jobs import process_inbox
 from billpay.sandbox.app import PAYSTACK_SECRET_KEY
 from billpay.sandbox.paystack import PaystackSandboxState
 from billpay.sandbox.server import ThreadedServer
 from billpay.sandbox.vtpass.state import VTpassSandboxState
 from billpay.state import AppState
-from billpay.webhooks.inbound.processing import process_inbox
 from billpay.worker.periodic import expire_unfunded
 from billpay.worker.runner import Worker
-from flows import wait_for_status
+from flows import (
+    PHONE,
+    create_payment,
+    inbox,
+    ledger_ok,
+    query,
+    status_of,
+    wait_for_status,
+    wait_until,
+)
 
 
 async def test_create_returns_a_checkout_and_waits_for_funds(
     api: httpx.AsyncClient, paystack_sandbox: PaystackSandboxState, payer: httpx.AsyncClient
 ) -> None:
-    payment = await create(api, paystack_airtime(75_000))
+    payment = await create_payment(api, paystack_airtime(75_000))
 
     assert payment["status"] == "awaiting_funds"
     instructions = payment["funding_instructions"]
@@ -88,7 +83,7 @@ async def test_paid_checkout_is_confirmed_by_webhook_and_verify_then_vended(
     paystack_sandbox: PaystackSandboxState,
     vtpass: VTpassSandboxState,
 ) -> None:
-    payment = await create(api, paystack_airtime())
+    payment = await create_payment(api, paystack_airtime())
     reference = payment["funding_instructions"]["reference"]
 
     await pay(payer, reference)  # the simulator POSTs a signed charge.success to billpay
@@ -104,7 +99,7 @@ async def test_paid_checkout_is_confirmed_by_webhook_and_verify_then_vended(
     assert moves.count(("awaiting_funds", "pending")) == 1
     delivered = [d for d in paystack_sandbox.deliveries if d.event == "charge.success"]
     assert delivered and delivered[0].status_code == 200
-    events = await inbox(state)
+    events = await inbox(state, "paystack")
     assert [(e["kind"], e["reference"], e["outcome"]) for e in events] == [
         ("charge.success", reference, "funded")
     ]
@@ -119,7 +114,7 @@ async def test_a_lost_webhook_is_caught_by_the_verify_poll(
     payer: httpx.AsyncClient,
     paystack_sandbox: PaystackSandboxState,
 ) -> None:
-    payment = await create(api, paystack_airtime())
+    payment = await create_payment(api, paystack_airtime())
     await pay(payer, payment["funding_instructions"]["reference"])  # no webhook configured
     assert await status_of(api, payment["id"]) == "awaiting_funds"
 
@@ -134,7 +129,7 @@ async def test_a_lost_webhook_is_caught_by_the_verify_poll(
 async def test_an_unpaid_checkout_stays_awaiting(
     api: httpx.AsyncClient, state: AppState, paystack_sandbox: PaystackSandboxState
 ) -> None:
-    payment = await create(api, paystack_airtime())
+    payment = await create_payment(api, paystack_airtime())
 
     outcome = await confirm_collection(
         state, payment["funding_instructions"]["reference"], actor="test"
@@ -162,7 +157,7 @@ async def test_verify_with_wrong_amount_or_currency_is_not_funded(
     paid: dict[str, Any],
     expected_row: dict[str, Any],
 ) -> None:
-    payment = await create(api, paystack_airtime(50_000))
+    payment = await create_payment(api, paystack_airtime(50_000))
     reference = payment["funding_instructions"]["reference"]
     await pay(payer, reference, **paid)
 
@@ -199,7 +194,7 @@ async def test_wrong_amount_is_refunded_through_paystack_once_and_never_vended(
     paystack_sandbox.faults = paystack_sandbox.faults.model_copy(
         update={"refund_auto_advance_after": 1}  # each status fetch moves the refund a step
     )
-    payment = await create(api, paystack_airtime(50_000))
+    payment = await create_payment(api, paystack_airtime(50_000))
     reference = payment["funding_instructions"]["reference"]
 
     await pay(payer, reference, amount_kobo=20_000)
@@ -227,7 +222,7 @@ async def test_a_forged_paystack_webhook_is_rejected_and_changes_nothing(
     payer: httpx.AsyncClient,
     paystack_sandbox: PaystackSandboxState,
 ) -> None:
-    payment = await create(api, paystack_airtime())
+    payment = await create_payment(api, paystack_airtime())
     reference = payment["funding_instructions"]["reference"]
     await pay(payer, reference)  # really paid, but no webhook was sent
     data = paystack_sandbox.transaction(reference).as_paystack()
@@ -244,7 +239,7 @@ async def test_a_forged_paystack_webhook_is_rejected_and_changes_nothing(
         assert response.status_code == 401
         assert response.json()["error"]["code"] == "webhook_not_authenticated"
 
-    assert await inbox(state) == []
+    assert await inbox(state, "paystack") == []
     assert await process_inbox(state) == 0
     assert await status_of(api, payment["id"]) == "awaiting_funds"
 
@@ -259,7 +254,7 @@ async def test_malformed_paystack_webhook_is_400_and_not_stored(
 
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "malformed_webhook"
-    assert await inbox(state) == []
+    assert await inbox(state, "paystack") == []
 
 
 async def test_a_replayed_charge_success_is_acknowledged_and_acted_on_once(
@@ -268,7 +263,7 @@ async def test_a_replayed_charge_success_is_acknowledged_and_acted_on_once(
     payer: httpx.AsyncClient,
     paystack_sandbox: PaystackSandboxState,
 ) -> None:
-    payment = await create(api, paystack_airtime())
+    payment = await create_payment(api, paystack_airtime())
     reference = payment["funding_instructions"]["reference"]
     await pay(payer, reference)
     body, headers = signed("charge.success", paystack_sandbox.transaction(reference).as_paystack())
@@ -277,7 +272,7 @@ async def test_a_replayed_charge_success_is_acknowledged_and_acted_on_once(
         response = await api.post("/v1/webhooks/paystack", content=body, headers=headers)
         assert response.status_code == 200
 
-    assert len(await inbox(state)) == 1
+    assert len(await inbox(state, "paystack")) == 1
     assert await process_inbox(state) == 1
     assert await process_inbox(state) == 0
     events = (await api.get(f"/v1/payments/{payment['id']}")).json()["events"]
@@ -297,9 +292,9 @@ async def test_money_paid_after_expiry_is_refunded_never_vended(
     paystack_sandbox.faults = paystack_sandbox.faults.model_copy(
         update={"refund_auto_advance_after": 1}
     )
-    payment = await create(api, paystack_airtime())
+    payment = await create_payment(api, paystack_airtime())
     reference = payment["funding_instructions"]["reference"]
-    await rows(
+    await query(
         state,
         "UPDATE payments SET funding_expires_at = now() - interval '1 second' "
         "WHERE id = :id RETURNING id",
@@ -318,7 +313,7 @@ async def test_money_paid_after_expiry_is_refunded_never_vended(
         await run_refunds(state)
         return (await refund_rows(state))[0]["status"] == "processed"
 
-    await eventually(refunded, what="the late refund")
+    await wait_until(refunded, what="the late refund")
     assert await status_of(api, payment["id"]) == "expired"
     assert [r.amount_kobo for r in paystack_sandbox.refunds_of(reference)] == [
         payment["total_kobo"]

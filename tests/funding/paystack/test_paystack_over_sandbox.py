@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
+from paystack_flows import EMAIL, pay
 
 from billpay.config import Settings
 from billpay.funding.paystack import (
@@ -24,7 +25,6 @@ from billpay.sandbox.paystack import Faults, PaystackSandboxState, create_app
 from billpay.sandbox.server import serve
 
 SECRET = "sk_test_over_sandbox_0123456789"
-EMAIL = "payer@example.com"
 
 
 @pytest.fixture(scope="module")
@@ -59,11 +59,6 @@ async def browser(sandbox_url: str) -> AsyncIterator[httpx.AsyncClient]:
     """The payer's side and the sandbox controls: no API key."""
     async with httpx.AsyncClient(base_url=sandbox_url, trust_env=False) as client:
         yield client
-
-
-async def pay(browser: httpx.AsyncClient, reference: str, **how: Any) -> None:
-    response = await browser.post(f"/_sandbox/checkout/{reference}/pay", json=how)
-    assert response.status_code == 200, response.text
 
 
 async def collected(paystack: PaystackClient, browser: httpx.AsyncClient, reference: str) -> int:

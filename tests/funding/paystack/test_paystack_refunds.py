@@ -7,27 +7,17 @@ from typing import Any
 
 import httpx
 import pytest
-from paystack_flows import (
-    create,
-    eventually,
-    held_by_paystack,
-    inbox,
-    ledger_ok,
-    pay,
-    paystack_airtime,
-    refund_rows,
-    status_of,
-)
+from paystack_flows import held_by_paystack, pay, paystack_airtime, refund_rows
 
 from billpay.funding.paystack.collection import confirm_collection
 from billpay.funding.paystack.refunder import run_refunds
+from billpay.inbox.jobs import process_inbox
 from billpay.sandbox.paystack import PaystackSandboxState
 from billpay.sandbox.server import ThreadedServer
 from billpay.sandbox.vtpass.state import VTpassSandboxState
 from billpay.state import AppState
-from billpay.webhooks.inbound.processing import process_inbox
 from billpay.worker.runner import Worker
-from flows import wait_for_status
+from flows import create_payment, inbox, ledger_ok, status_of, wait_for_status, wait_until
 
 
 def refund_faults(sandbox: PaystackSandboxState, **faults: Any) -> None:
@@ -38,7 +28,7 @@ async def mismatched(
     api: httpx.AsyncClient, state: AppState, payer: httpx.AsyncClient, paid_kobo: int = 30_000
 ) -> tuple[str, str]:
     """A payment whose payer paid the wrong amount: (payment id, Paystack reference)."""
-    payment = await create(api, paystack_airtime(50_000))
+    payment = await create_payment(api, paystack_airtime(50_000))
     reference = payment["funding_instructions"]["reference"]
     await pay(payer, reference, amount_kobo=paid_kobo)
     assert (await confirm_collection(state, reference, actor="test")).startswith("mismatch")
@@ -53,7 +43,7 @@ async def refund_until(state: AppState, statuses: set[str]) -> dict[str, Any]:
         rows = await refund_rows(state)
         return bool(rows) and rows[0]["status"] in statuses
 
-    await eventually(reached, what=f"a refund in {statuses}")
+    await wait_until(reached, what=f"a refund in {statuses}")
     return (await refund_rows(state))[0]
 
 
@@ -67,7 +57,7 @@ async def test_a_failed_delivery_is_refunded_through_paystack(
 ) -> None:
     vtpass.options.strict_magic_numbers = True  # VTpass's own rule: this number fails
     refund_faults(paystack_sandbox, refund_auto_advance_after=1)
-    payment = await create(api, paystack_airtime(50_000, customer_id="08031112222"))
+    payment = await create_payment(api, paystack_airtime(50_000, customer_id="08031112222"))
     reference = payment["funding_instructions"]["reference"]
     await pay(payer, reference)  # no webhook: the verify poll would find it; here we ask now
     assert await confirm_collection(state, reference, actor="test") == "funded"
@@ -163,7 +153,7 @@ async def test_refund_webhooks_prompt_a_status_check(
     paystack_sandbox: PaystackSandboxState,
     vtpass: VTpassSandboxState,
 ) -> None:
-    payment = await create(api, paystack_airtime(50_000))
+    payment = await create_payment(api, paystack_airtime(50_000))
     reference = payment["funding_instructions"]["reference"]
     await pay(payer, reference, amount_kobo=10_000)  # charge.success → mismatch → refunding
 
@@ -171,7 +161,7 @@ async def test_refund_webhooks_prompt_a_status_check(
         rows = await refund_rows(state)
         return bool(rows) and rows[0]["status"] == "pending"
 
-    await eventually(refund_pending, what="the refund to be created")
+    await wait_until(refund_pending, what="the refund to be created")
     (refund,) = paystack_sandbox.refunds_of(reference)
     for _ in ("processing", "processed"):  # each step sends its refund.* webhook to billpay
         advanced = await payer.post(f"/_sandbox/refunds/{refund.id}/advance")
@@ -182,11 +172,11 @@ async def test_refund_webhooks_prompt_a_status_check(
     assert done["status"] == "refunded"
 
     async def all_handled() -> bool:
-        events = await inbox(state)
+        events = await inbox(state, "paystack")
         return len(events) == 4 and all(event["processed_at"] for event in events)
 
-    await eventually(all_handled, what="every webhook to be handled")
-    events = await inbox(state)
+    await wait_until(all_handled, what="every webhook to be handled")
+    events = await inbox(state, "paystack")
     assert [event["kind"] for event in events] == [
         "charge.success",
         "refund.pending",

@@ -4,8 +4,7 @@ submissions classified as submitted / rejected / unknown."""
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import aclosing
 from typing import Any
 
@@ -31,13 +30,7 @@ from billpay.sandbox.horizon import (
     signed_payment,
 )
 from billpay.sandbox.server import free_port
-
-
-async def wait_until(condition: Callable[[], bool], timeout: float = 10) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        await asyncio.sleep(0.01)
+from flows import wait_until
 
 
 async def collect(

@@ -16,8 +16,8 @@ from billpay.funding.stellar.memo import SHORT_ID_MAX_LENGTH, payment_memo, refu
 from billpay.funding.stellar.records import NATIVE, DepositRecord, StellarAsset
 from billpay.funding.stellar.states import DepositState
 from billpay.money import InexactAmountError, kobo_to_stellar, stellar_to_kobo
-from billpay.payments.lifecycle import Status
 from billpay.payments.service import SHORT_ID_ALPHABET, new_short_id
+from billpay.payments.status import Status
 
 ISSUER = Keypair.random().public_key
 CNGN = StellarAsset("cNGN", ISSUER)

@@ -16,9 +16,10 @@ import structlog
 from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from billpay.funding.base import FundingContext
 from billpay.funding.paystack import repository as repo
 from billpay.funding.paystack.client import PaystackClient
-from billpay.funding.paystack.source import configured
+from billpay.funding.paystack.connection import connect, paystack_configured
 from billpay.funding.paystack.transformers import (
     DEFAULT_CURRENCY,
     Collection,
@@ -29,9 +30,9 @@ from billpay.funding.paystack.transformers import (
 from billpay.ledger import service as ledger
 from billpay.models import Payment
 from billpay.payments import settlement
-from billpay.payments.lifecycle import StaleTransition, Status
+from billpay.payments.lifecycle import StaleTransition
 from billpay.payments.schemas import FundingMethod
-from billpay.state import AppState
+from billpay.payments.status import Status
 
 log = structlog.get_logger(__name__)
 
@@ -43,26 +44,25 @@ _CONFIRMABLE = frozenset({Status.AWAITING_FUNDS, Status.EXPIRED})
 
 
 async def confirm_collection(
-    state: AppState, reference: str, *, actor: str, paystack: PaystackClient | None = None
+    context: FundingContext, reference: str, *, actor: str, paystack: PaystackClient | None = None
 ) -> str:
     """Verify ``reference`` with Paystack and act on the verdict. Returns what happened."""
-    source = configured(state.payments.funding)
-    if source is None:
+    if not paystack_configured(context.settings):
         return "ignored: Paystack is not configured"
-    async with state.unit_of_work() as session:
+    async with context.unit_of_work() as session:
         payment = await repo.payment_by_reference(session, reference)
     if payment is None:
         return "ignored: no Paystack-funded payment has this reference"
     if Status(payment.status) not in _CONFIRMABLE:
         return f"nothing to do: payment is {payment.status}"
     if paystack is None:
-        async with source.client() as client:
+        async with connect(context.settings) as client:
             verification = await client.verify(reference)
     else:
         verification = await paystack.verify(reference)
     verdict = judge_collection(verification, payment.total_kobo)
     try:
-        async with state.unit_of_work() as session:
+        async with context.unit_of_work() as session:
             locked = await repo.payment_by_reference(session, reference, for_update=True)
             assert locked is not None
             outcome = await _apply(session, locked, verification, verdict, actor)
@@ -79,31 +79,32 @@ async def confirm_collection(
 
 
 async def verify_awaiting(
-    state: AppState,
+    context: FundingContext,
     *,
     check_ages_seconds: Sequence[float] = CHECK_AGES_SECONDS,
     limit: int | None = None,
 ) -> int:
     """Periodic job: verify awaiting Paystack payments whose webhook may have been lost."""
-    source = configured(state.payments.funding)
-    if source is None:
+    if not paystack_configured(context.settings):
         return 0
     # Each moment is looked for over two beats, so a slow beat does not skip it.
-    window = 2 * state.settings.periodic_interval_seconds + 1.0
-    async with state.unit_of_work() as session:
+    window = 2 * context.settings.periodic_interval_seconds + 1.0
+    async with context.unit_of_work() as session:
         references = await repo.references_to_verify(
             session,
             check_ages_seconds,
             EXPIRY_LEAD_SECONDS,
             window,
-            limit or state.settings.batch_size,
+            limit or context.settings.batch_size,
         )
     if not references:
         return 0
-    async with source.client() as paystack:
+    async with connect(context.settings) as paystack:
         for reference in references:
             try:
-                await confirm_collection(state, reference, actor="paystack-poll", paystack=paystack)
+                await confirm_collection(
+                    context, reference, actor="paystack-poll", paystack=paystack
+                )
             except Exception:
                 log.exception("paystack_verify_failed", reference=reference)
     return len(references)

@@ -23,18 +23,19 @@ from typing import Any
 
 import structlog
 
+from billpay.funding.base import FundingContext
 from billpay.funding.paystack import repository as repo
 from billpay.funding.paystack.client import PaystackClient
 from billpay.funding.paystack.collection import ledger_kobo
-from billpay.funding.paystack.source import configured
+from billpay.funding.paystack.connection import connect, paystack_configured
 from billpay.funding.paystack.transformers import Refund, RefundState
 from billpay.ledger import service as ledger
 from billpay.models import PaystackRefund
 from billpay.payments import repository as payments_repo
 from billpay.payments import settlement
-from billpay.payments.lifecycle import StaleTransition, Status
+from billpay.payments.lifecycle import StaleTransition
 from billpay.payments.schemas import FundingMethod
-from billpay.state import AppState
+from billpay.payments.status import Status
 
 log = structlog.get_logger(__name__)
 
@@ -47,19 +48,18 @@ _STATUS_OF = {
 }
 
 
-async def run_refunds(state: AppState, limit: int | None = None) -> int:
+async def run_refunds(context: FundingContext, limit: int | None = None) -> int:
     """Periodic job: create and track the refunds that are due. Returns how many were looked at."""
-    source = configured(state.payments.funding)
-    if source is None:
+    if not paystack_configured(context.settings):
         return 0
-    batch = limit or state.settings.batch_size
-    async with state.unit_of_work() as session:
+    batch = limit or context.settings.batch_size
+    async with context.unit_of_work() as session:
         await repo.queue_missing_refunds(session, batch)
         refunds = await repo.lease_due_refunds(session, batch, LEASE_SECONDS)
     if not refunds:
         return 0
-    async with source.client() as paystack:
-        refunder = _Refunder(state, paystack)
+    async with connect(context.settings) as paystack:
+        refunder = _Refunder(context, paystack)
         for refund in refunds:
             try:
                 await refunder.advance(refund)
@@ -71,9 +71,9 @@ async def run_refunds(state: AppState, limit: int | None = None) -> int:
     return len(refunds)
 
 
-async def nudge(state: AppState, reference: str) -> str:
+async def nudge(context: FundingContext, reference: str) -> str:
     """A ``refund.*`` webhook arrived for ``reference``: look at its refund on the next round."""
-    async with state.unit_of_work() as session:
+    async with context.unit_of_work() as session:
         payment = await repo.payment_by_reference(session, reference)
         if payment is None:
             return "ignored: no Paystack-funded payment has this reference"
@@ -83,8 +83,8 @@ async def nudge(state: AppState, reference: str) -> str:
 
 
 class _Refunder:
-    def __init__(self, state: AppState, paystack: PaystackClient) -> None:
-        self.state = state
+    def __init__(self, context: FundingContext, paystack: PaystackClient) -> None:
+        self.context = context
         self.paystack = paystack
 
     async def advance(self, row: PaystackRefund) -> None:
@@ -100,7 +100,7 @@ class _Refunder:
 
     async def _restart(self, row: PaystackRefund) -> PaystackRefund | None:
         """An operator sent the payment back to ``refunding``: try a new refund."""
-        async with self.state.unit_of_work() as session:
+        async with self.context.unit_of_work() as session:
             restarted = await repo.update_refund(
                 session,
                 row.id,
@@ -131,7 +131,7 @@ class _Refunder:
                 log.info("paystack_refund_adopted", payment_id=str(row.payment_id))
                 await self._record(row, existing)
                 return
-        async with self.state.unit_of_work() as session:
+        async with self.context.unit_of_work() as session:
             claimed = await repo.update_refund(
                 session,
                 row.id,
@@ -185,7 +185,7 @@ class _Refunder:
             await self._unsuccessful(row, status, refund, f"Paystack refund ended {status}")
             return
         status = refund.status if refund.status in ("pending", "processing") else "pending"
-        async with self.state.unit_of_work() as session:
+        async with self.context.unit_of_work() as session:
             await repo.update_refund(
                 session,
                 row.id,
@@ -202,7 +202,7 @@ class _Refunder:
 
     async def _processed(self, row: PaystackRefund, refund: Refund) -> None:
         returned = refund.amount_kobo or row.amount_kobo
-        async with self.state.unit_of_work() as session:
+        async with self.context.unit_of_work() as session:
             finished = await repo.update_refund(
                 session,
                 row.id,
@@ -242,7 +242,7 @@ class _Refunder:
         self, row: PaystackRefund, status: str, refund: Refund, why: str
     ) -> None:
         refund_id = refund.refund_id or row.refund_id
-        async with self.state.unit_of_work() as session:
+        async with self.context.unit_of_work() as session:
             finished = await repo.update_refund(
                 session,
                 row.id,
@@ -284,11 +284,11 @@ class _Refunder:
         }
         if refund is not None:
             values["raw"] = _evidence(refund)
-        async with self.state.unit_of_work() as session:
+        async with self.context.unit_of_work() as session:
             await repo.update_refund(session, row.id, values, status_was=row.status)
 
     def _due_after(self, checks: int) -> datetime:
-        schedule = self.state.settings.retry_schedule_seconds
+        schedule = self.context.settings.retry_schedule_seconds
         delay = schedule[min(checks, len(schedule) - 1)]
         return datetime.now(UTC) + timedelta(seconds=delay)
 

@@ -10,7 +10,7 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from billpay.funding.paystack.source import short_id_from
+from billpay.funding.paystack.references import short_id_from
 from billpay.models import Payment, PaystackRefund
 from billpay.payments.schemas import FundingMethod
 

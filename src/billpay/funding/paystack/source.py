@@ -1,60 +1,47 @@
 """Paystack as a ``FundingSource`` (DESIGN §3): one checkout per payment.
 
-``open`` initializes a Paystack transaction under a reference derived from the payment's short
-id (``bp-<short_id>``: unique, and valid as a Paystack reference and a URL segment), for the
-payment's total in kobo, and hands back the checkout URL. Confirmation (``collection.py``) and
-refunds (``refunder.py``) run later, from webhooks and periodic jobs.
+``instructions`` initializes a Paystack transaction under the payment's reference
+(``references.py``) for its total in kobo, and hands back the checkout URL. A collection is
+confirmed by ``collection.py`` (prompted by a ``charge.success`` webhook, or polled), and
+refunds are sent by ``refunder.py``; both also run as periodic jobs.
 """
 
 from __future__ import annotations
 
-import ssl
-from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
-from functools import cache
 
-import certifi
-import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from billpay.config import Settings
-from billpay.errors import ServiceUnavailable, Unprocessable
-from billpay.funding.base import FundingOpened, FundingSource
-from billpay.funding.paystack.client import PaystackClient, PaystackNotConfigured
+from billpay.errors import EmailRequired, FundingRefused, FundingUnavailable
+from billpay.funding.base import (
+    FundingContext,
+    FundingJob,
+    FundingOpened,
+    FundingWebhook,
+    WebhookHint,
+)
+from billpay.funding.paystack.client import PaystackNotConfigured
+from billpay.funding.paystack.collection import confirm_collection, verify_awaiting
+from billpay.funding.paystack.connection import connect
+from billpay.funding.paystack.references import reference_for
+from billpay.funding.paystack.refunder import nudge, run_refunds
 from billpay.funding.paystack.transformers import InitializeFailed
-from billpay.funding.paystack.webhooks import PaystackEvent, parse_event
+from billpay.funding.paystack.webhooks import CHARGE_SUCCESS, parse_event
 from billpay.models import Payment
 from billpay.payments.schemas import FundingMethod
 
 # How long a checkout stays payable in billpay's eyes (Paystack itself sets no expiry).
 # A payment still unpaid after it is expired; money that arrives later is refunded.
 PAYMENT_WINDOW = timedelta(minutes=30)
-REFERENCE_PREFIX = "bp-"
-
-
-def reference_for(short_id: str) -> str:
-    return f"{REFERENCE_PREFIX}{short_id}"
-
-
-def short_id_from(reference: str) -> str | None:
-    """The payment short id inside one of our references; None for anyone else's."""
-    short_id = reference.removeprefix(REFERENCE_PREFIX)
-    if short_id == reference or not 0 < len(short_id) <= 16 or not short_id.isalnum():
-        return None
-    return short_id
-
-
-@cache
-def _tls() -> ssl.SSLContext:
-    # Built once: loading the CA bundle costs tens of milliseconds per HTTP client otherwise.
-    return ssl.create_default_context(cafile=certifi.where())
 
 
 class PaystackFunding:
     """Collects a payment's total through a Paystack checkout."""
 
-    method = FundingMethod.PAYSTACK.value
+    method = FundingMethod.PAYSTACK
+    funded_at_create = False
 
     def __init__(self, settings: Settings) -> None:
         if not settings.paystack_secret_key:
@@ -62,22 +49,15 @@ class PaystackFunding:
         self.settings = settings
         self._secret_key = settings.paystack_secret_key
 
-    @asynccontextmanager
-    async def client(self) -> AsyncIterator[PaystackClient]:
-        """A Paystack client for one call or one batch, closed afterwards."""
-        async with httpx.AsyncClient(verify=_tls()) as http:
-            yield PaystackClient(self.settings, http)
-
-    async def open(self, session: AsyncSession, payment: Payment) -> FundingOpened:
+    async def instructions(self, session: AsyncSession, payment: Payment) -> FundingOpened:
         if not payment.email:
-            raise Unprocessable(
+            raise EmailRequired(
                 "email: required when funding_method is 'paystack' (Paystack sends the payer "
                 "a receipt)",
-                code="email_required",
                 details={"field": "email"},
             )
         reference = reference_for(payment.short_id)
-        async with self.client() as paystack:
+        async with connect(self.settings) as paystack:
             try:
                 checkout = await paystack.initialize(
                     reference,
@@ -89,7 +69,7 @@ class PaystackFunding:
                 raise _initialize_error(exc) from None
         return FundingOpened(
             instructions={
-                "method": self.method,
+                "method": self.method.value,
                 "checkout_url": checkout.authorization_url,
                 "reference": reference,
                 "amount_kobo": payment.total_kobo,
@@ -97,27 +77,44 @@ class PaystackFunding:
             expires_at=datetime.now(UTC) + PAYMENT_WINDOW,
         )
 
-    def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> PaystackEvent:
-        """A verified event or ``PaystackWebhookRejected`` (signature checked on the raw body)."""
-        return parse_event(body, headers, self._secret_key)
+    async def confirm(self, context: FundingContext, reference: str, *, actor: str) -> str:
+        """Ask ``/transaction/verify`` and act on its verdict (``collection.py``)."""
+        return await confirm_collection(context, reference, actor=actor)
+
+    async def refund(self, context: FundingContext, reference: str) -> str:
+        """Make the refund's status check due now; the refunder takes it from there."""
+        return await nudge(context, reference)
+
+    def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> FundingWebhook:
+        """Signature checked on the raw body first (``webhooks.py``)."""
+        event = parse_event(body, headers, self._secret_key)
+        return FundingWebhook(
+            event_id=event.event_id,
+            kind=event.event,
+            reference=event.reference,
+            claimed_status=event.status,
+            payload=event.payload,
+        )
+
+    def webhook_hint(self, kind: str) -> WebhookHint:
+        if kind == CHARGE_SUCCESS:
+            return WebhookHint.FUNDS
+        if kind.startswith("refund."):
+            return WebhookHint.REFUND
+        return WebhookHint.NONE
+
+    def periodic_jobs(self) -> tuple[FundingJob, ...]:
+        return (verify_awaiting, run_refunds)
 
 
-def configured(sources: Mapping[FundingMethod, FundingSource]) -> PaystackFunding | None:
-    """The Paystack source of this process, when Paystack is configured."""
-    source = sources.get(FundingMethod.PAYSTACK)
-    return source if isinstance(source, PaystackFunding) else None
-
-
-def _initialize_error(exc: InitializeFailed) -> Unprocessable | ServiceUnavailable:
+def _initialize_error(exc: InitializeFailed) -> FundingRefused | FundingUnavailable:
     status = exc.exchange.http_status
     if status is not None and 400 <= status < 500:
-        return Unprocessable(
+        return FundingRefused(
             f"funding_method: Paystack refused to open a checkout ({exc.reason})",
-            code="funding_refused",
             details={"field": "funding_method"},
         )
-    return ServiceUnavailable(
+    return FundingUnavailable(
         "funding_method: Paystack could not open a checkout right now; retry shortly",
-        code="funding_unavailable",
         details={"field": "funding_method", "retryable": True},
     )

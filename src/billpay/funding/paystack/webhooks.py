@@ -17,19 +17,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from billpay.funding.paystack.wire import kobo_from_wire
+from billpay.providers.base import WebhookRejected
 from billpay.redact import redact
 
 SIGNATURE_HEADER = "x-paystack-signature"
 CHARGE_SUCCESS = "charge.success"
 
 
-class PaystackWebhookRejected(Exception):
+class PaystackWebhookRejected(WebhookRejected):
     """A webhook to refuse. ``status_code`` is the answer for Paystack: 401 or 400."""
-
-    def __init__(self, reason: str, status_code: int) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.status_code = status_code
 
 
 @dataclass(frozen=True)

@@ -12,13 +12,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from billpay.funding.base import FundingContext
 from billpay.funding.stellar import books
 from billpay.funding.stellar import repository as repo
+from billpay.funding.stellar.config import StellarConfig
 from billpay.funding.stellar.horizon import AccountNotFoundError, HorizonClient
-from billpay.funding.stellar.source import StellarConfig
 from billpay.funding.stellar.states import DepositState
 from billpay.money import STROOPS_PER_KOBO, STROOPS_PER_UNIT, format_naira, stellar_floor_kobo
-from billpay.state import AppState
 
 
 class StellarNotConfiguredError(Exception):
@@ -68,8 +68,8 @@ class BalanceCheck:
         return lines
 
 
-async def check_balance(state: AppState) -> BalanceCheck:
-    config = StellarConfig.from_settings(state.settings)
+async def check_balance(context: FundingContext) -> BalanceCheck:
+    config = StellarConfig.from_settings(context.settings)
     if config is None:
         raise StellarNotConfiguredError(
             "Stellar is not configured (STELLAR_HORIZON_URL, STELLAR_SYSTEM_SECRET, "
@@ -87,7 +87,7 @@ async def check_balance(state: AppState) -> BalanceCheck:
         for entry in balances
         if entry.get("asset_code") == code and entry.get("asset_issuer") == issuer
     )
-    async with state.unit_of_work() as session:
+    async with context.unit_of_work() as session:
         ledger_kobo = await books.net_received_kobo(session)
         inexact = await repo.inexact_cngn_deposits(session, config.account, code, issuer)
         in_flight = await repo.refunds_in_flight(session, config.account)

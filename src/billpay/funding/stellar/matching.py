@@ -39,7 +39,7 @@ from billpay.funding.stellar.states import DepositState, RefundStatus
 from billpay.models import Payment
 from billpay.money import stellar_floor_kobo
 from billpay.payments import settlement
-from billpay.payments.lifecycle import Status
+from billpay.payments.status import Status
 
 ACTOR = "stellar-watcher"
 

@@ -33,8 +33,10 @@ from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession
 from stellar_sdk import Asset, Memo, ReturnHashMemo
 
+from billpay.funding.base import FundingContext
 from billpay.funding.stellar import books
 from billpay.funding.stellar import repository as repo
+from billpay.funding.stellar.config import StellarConfig
 from billpay.funding.stellar.horizon import (
     HorizonClient,
     Rejected,
@@ -55,13 +57,12 @@ from billpay.funding.stellar.refunds import (
     build_refund_envelope,
     next_refund_step,
 )
-from billpay.funding.stellar.source import StellarConfig, configured
 from billpay.funding.stellar.states import OPEN_REFUNDS, DepositState, RefundStatus
 from billpay.models import Payment, StellarRefund
 from billpay.payments import repository as payments_repo
 from billpay.payments import settlement
-from billpay.payments.lifecycle import StaleTransition, Status
-from billpay.state import AppState
+from billpay.payments.lifecycle import StaleTransition
+from billpay.payments.status import Status
 
 log = structlog.get_logger(__name__)
 
@@ -74,26 +75,25 @@ Clock = Callable[[], float]
 
 
 async def run_refunds(
-    state: AppState, *, limit: int | None = None, clock: Clock = time.time
+    context: FundingContext, *, limit: int | None = None, clock: Clock = time.time
 ) -> int:
     """Periodic job: queue, send and settle the refunds that are due. Returns how many refunds
     were looked at (0 when Stellar is not configured or another process is signing)."""
-    source = configured(state.payments.funding)
-    if source is None:
+    config = StellarConfig.from_settings(context.settings)
+    if config is None:
         return 0
-    config = source.config
-    batch = limit or state.settings.batch_size
-    async with state.unit_of_work() as session:
+    batch = limit or context.settings.batch_size
+    async with context.unit_of_work() as session:
         await _queue_payment_refunds(session, config, batch)
-    async with state.unit_of_work() as session:
+    async with context.unit_of_work() as session:
         due = await repo.open_refunds(session, config.account, batch)
     if not due:
         return 0
-    async with advisory_lock(state.database_url, LOCK_PREFIX + config.account) as lock:
+    async with advisory_lock(context.database_url, LOCK_PREFIX + config.account) as lock:
         if lock is None:
             return 0
         async with HorizonClient(config.horizon_url) as horizon:
-            refunder = _Refunder(state, config, horizon, clock)
+            refunder = _Refunder(context, config, horizon, clock)
             for refund_id in due:
                 try:
                     await refunder.advance(refund_id)
@@ -180,9 +180,9 @@ async def _reopen(session: AsyncSession, refund_id: int) -> None:
 
 class _Refunder:
     def __init__(
-        self, state: AppState, config: StellarConfig, horizon: HorizonClient, clock: Clock
+        self, context: FundingContext, config: StellarConfig, horizon: HorizonClient, clock: Clock
     ) -> None:
-        self.state = state
+        self.context = context
         self.config = config
         self.horizon = horizon
         self.clock = clock
@@ -190,7 +190,7 @@ class _Refunder:
         self.in_doubt = False
 
     async def advance(self, refund_id: int) -> None:
-        async with self.state.unit_of_work() as session:
+        async with self.context.unit_of_work() as session:
             row = await repo.refund(session, refund_id)
         if row is None or row.status not in OPEN_REFUNDS:
             return
@@ -232,7 +232,7 @@ class _Refunder:
             now=int(self.clock()),
         )
         superseded = [*row.superseded_hashes, *([row.tx_hash] if row.tx_hash else [])]
-        async with self.state.unit_of_work() as session:
+        async with self.context.unit_of_work() as session:
             stored = await repo.update_refund(
                 session,
                 row.id,
@@ -282,7 +282,7 @@ class _Refunder:
             self.in_doubt = True  # rebuildable: once this envelope is provably dead
 
     async def _record(self, row: StellarRefund, result: SubmitResult) -> None:
-        async with self.state.unit_of_work() as session:
+        async with self.context.unit_of_work() as session:
             await repo.update_refund(
                 session,
                 row.id,
@@ -296,7 +296,7 @@ class _Refunder:
     ) -> None:
         fee = transaction.get("fee_charged")
         ledger = transaction.get("ledger")
-        async with self.state.unit_of_work() as session:
+        async with self.context.unit_of_work() as session:
             finished = await repo.update_refund(
                 session,
                 row.id,
@@ -360,7 +360,7 @@ class _Refunder:
     async def _quarantine(self, row: StellarRefund, reason: str) -> None:
         """A failure a new envelope would repeat: the money stays held, a human decides."""
         why = f"refund {row.id} cannot be completed: {reason}"
-        async with self.state.unit_of_work() as session:
+        async with self.context.unit_of_work() as session:
             stopped = await repo.update_refund(
                 session,
                 row.id,

@@ -30,7 +30,9 @@ import structlog
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from billpay.funding.base import FundingContext
 from billpay.funding.stellar import repository as repo
+from billpay.funding.stellar.config import StellarConfig
 from billpay.funding.stellar.horizon import HorizonClient, HorizonUnavailableError
 from billpay.funding.stellar.locks import AdvisoryLock, advisory_lock
 from billpay.funding.stellar.matching import Applied, Matcher, PaymentView
@@ -41,9 +43,7 @@ from billpay.funding.stellar.records import (
     Unparseable,
     classify_record,
 )
-from billpay.funding.stellar.source import StellarConfig
 from billpay.funding.stellar.states import DepositState
-from billpay.state import AppState
 
 log = structlog.get_logger(__name__)
 
@@ -64,18 +64,22 @@ class LockLostError(Exception):
 
 
 async def run_watcher(
-    state: AppState, stop: asyncio.Event, *, start_cursor: str = "now", reconnect_delay: float = 1.0
+    context: FundingContext,
+    stop: asyncio.Event,
+    *,
+    start_cursor: str = "now",
+    reconnect_delay: float = 1.0,
 ) -> None:
     """Watch the system account until ``stop`` is set. Never raises: trouble restarts it."""
-    config = StellarConfig.from_settings(state.settings)
+    config = StellarConfig.from_settings(context.settings)
     if config is None:
         log.warning("stellar_watcher_not_configured")
         return
-    handler = DepositHandler(state, config)
+    handler = DepositHandler(context, config)
     while not stop.is_set():
         try:
             async with advisory_lock(
-                state.database_url, LOCK_PREFIX + config.account, stop=stop
+                context.database_url, LOCK_PREFIX + config.account, stop=stop
             ) as lock:
                 if lock is None:
                     return  # stopped while another watcher held the account
@@ -154,21 +158,21 @@ async def _next_batch(
 class DepositHandler:
     """Turns batches of payment records into stored deposits and their effects."""
 
-    def __init__(self, state: AppState, config: StellarConfig) -> None:
-        self.state = state
+    def __init__(self, context: FundingContext, config: StellarConfig) -> None:
+        self.context = context
         self.config = config
         self.account = config.account
         self.matcher = Matcher(config.account, config.asset)
 
     async def resume_cursor(self, horizon: HorizonClient, start_cursor: str) -> str:
-        async with self.state.unit_of_work() as session:
+        async with self.context.unit_of_work() as session:
             stored = await repo.get_cursor(session, self.account)
         if stored is not None:
             return stored
         first = start_cursor
         if first == "now":
             first = await horizon.latest_payment_token(self.account)
-        async with self.state.unit_of_work() as session:
+        async with self.context.unit_of_work() as session:
             return await repo.init_cursor(session, self.account, first)
 
     async def handle(self, records: Sequence[object], cursor: str) -> str:
@@ -179,7 +183,7 @@ class DepositHandler:
         classified = [classify_record(record, self.account) for record in records]
         new_cursor = _last_token(classified, cursor)
         try:
-            async with self.state.unit_of_work() as session:
+            async with self.context.unit_of_work() as session:
                 await self._fence(session, cursor)
                 await self._store(session, records, classified)
                 if new_cursor != cursor:
@@ -298,7 +302,7 @@ class DepositHandler:
         row = self._broken_row(record, f"handling failed: {error!r}", token)
         if isinstance(classification, Incoming):
             row["reason"] = f"handling failed: {error!r}; an operator decides"[:500]
-        async with self.state.unit_of_work() as session:
+        async with self.context.unit_of_work() as session:
             await self._fence(session, cursor)
             await repo.insert_deposits(session, [row])
             if new_cursor != cursor:

@@ -3,39 +3,27 @@
 from __future__ import annotations
 
 import asyncio
-import inspect
 import time
-import uuid
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
-from sqlalchemy import text
 from stellar_sdk import Asset, Keypair, Memo, TextMemo, TransactionBuilder
 from stellar_sdk.server_async import ServerAsync
 
 from billpay.funding.stellar.check import check_balance
 from billpay.funding.stellar.watcher import run_watcher
-from billpay.ledger.reconcile import reconcile
 from billpay.sandbox.horizon import CngnNetwork, HorizonState, TrustlineGrant, create_payer
 from billpay.state import AppState
-
-PHONE = "08031234567"
-FINAL = {"paid", "refunded", "needs_review", "failed", "expired"}
-
-
-async def wait_until(
-    condition: Callable[[], bool | Awaitable[bool]], timeout: float = 15.0, what: str = ""
-) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        outcome = condition()
-        if inspect.isawaitable(outcome):
-            outcome = await outcome
-        if outcome:
-            return
-        assert time.monotonic() < deadline, f"timed out waiting {what}"
-        await asyncio.sleep(0.02)
+from flows import (
+    PHONE,
+    account_balance,
+    airtime,
+    create_payment,
+    electricity,
+    ledger_ok,
+    query,
+    wait_until,
+)
 
 
 class ShiftedClock:
@@ -125,69 +113,32 @@ class Wallet:
         return trustline.balance if trustline is not None else 0
 
 
-def airtime(amount_kobo: int = 50_000, phone: str = PHONE) -> dict[str, Any]:
-    return {
-        "request_reference": uuid.uuid4().hex,
-        "plan": "mtn-airtime",
-        "customer_id": phone,
-        "amount_kobo": amount_kobo,
-        "funding_method": "stellar",
-    }
+def stellar_airtime(amount_kobo: int = 50_000, phone: str = PHONE) -> dict[str, Any]:
+    """An airtime top-up the payer funds with a cNGN deposit."""
+    return airtime(phone, amount_kobo, funding_method="stellar")
 
 
-def electricity(amount_kobo: int = 500_000) -> dict[str, Any]:
-    return {
-        "request_reference": uuid.uuid4().hex,
-        "plan": "ikeja-electric-prepaid",
-        "customer_id": "1111111111111",
-        "amount_kobo": amount_kobo,
-        "phone": PHONE,
-        "funding_method": "stellar",
-    }
+def stellar_electricity(amount_kobo: int = 500_000) -> dict[str, Any]:
+    return electricity(amount_kobo=amount_kobo, funding_method="stellar")
 
 
-async def create(api: httpx.AsyncClient, body: dict[str, Any]) -> dict[str, Any]:
-    response = await api.post("/v1/payments", json=body)
-    assert response.status_code == 201, response.text
-    payment: dict[str, Any] = response.json()
+async def create_unfunded(api: httpx.AsyncClient, body: dict[str, Any]) -> dict[str, Any]:
+    """A Stellar-funded payment, created and waiting for its deposit."""
+    payment = await create_payment(api, body)
     assert payment["status"] == "awaiting_funds"
     return payment
 
 
-async def get(api: httpx.AsyncClient, payment_id: str) -> dict[str, Any]:
-    body: dict[str, Any] = (await api.get(f"/v1/payments/{payment_id}")).json()
-    return body
-
-
-async def wait_status(
-    api: httpx.AsyncClient, payment_id: str, statuses: set[str], timeout: float = 20.0
-) -> dict[str, Any]:
-    found: dict[str, Any] = {}
-
-    async def reached() -> bool:
-        found.update(await get(api, payment_id))
-        return found.get("status") in statuses
-
-    await wait_until(reached, timeout, f"for {payment_id} to reach {statuses}")
-    return found
-
-
-async def rows(state: AppState, sql: str, **params: Any) -> list[dict[str, Any]]:
-    async with state.unit_of_work() as session:
-        result = await session.execute(text(sql), params)
-        return [dict(row._mapping) for row in result]
-
-
 async def deposits(state: AppState) -> list[dict[str, Any]]:
-    return await rows(state, "SELECT * FROM stellar_deposits ORDER BY id")
+    return await query(state, "SELECT * FROM stellar_deposits ORDER BY id")
 
 
 async def refunds(state: AppState) -> list[dict[str, Any]]:
-    return await rows(state, "SELECT * FROM stellar_refunds ORDER BY id")
+    return await query(state, "SELECT * FROM stellar_refunds ORDER BY id")
 
 
 async def cursor_of(state: AppState, account: str) -> str | None:
-    found = await rows(
+    found = await query(
         state, "SELECT paging_token FROM stellar_cursors WHERE account = :a", a=account
     )
     return str(found[0]["paging_token"]) if found else None
@@ -195,7 +146,7 @@ async def cursor_of(state: AppState, account: str) -> str | None:
 
 async def ledger_kinds(state: AppState, payment_id: str | None = None) -> list[tuple[str, int]]:
     """(kind, amount) of the Stellar ledger entries, in order (of one payment, or all)."""
-    found = await rows(
+    found = await query(
         state,
         "SELECT e.kind, e.amount_kobo FROM ledger_entries e "
         "JOIN ledger_accounts d ON d.id = e.debit_account_id "
@@ -208,21 +159,12 @@ async def ledger_kinds(state: AppState, payment_id: str | None = None) -> list[t
 
 
 async def held_kobo(state: AppState) -> int:
-    found = await rows(
-        state,
-        "SELECT COALESCE(SUM(CASE WHEN e.credit_account_id = a.id THEN e.amount_kobo "
-        "ELSE -e.amount_kobo END), 0) AS held FROM ledger_accounts a JOIN ledger_entries e "
-        "ON a.id IN (e.credit_account_id, e.debit_account_id) "
-        "WHERE a.code = 'funding:stellar:held'",
-    )
-    return int(found[0]["held"])
+    return await account_balance(state, "funding:stellar:held")
 
 
 async def books_balance(state: AppState) -> None:
     """The ledger reconciles and the on-chain cNGN equals the ledger's view."""
-    async with state.unit_of_work() as session:
-        report = await reconcile(session)
-    assert report.ok, report.lines()
+    await ledger_ok(state)
     check = await check_balance(state)
     assert check.ok, check.lines()
 

@@ -9,10 +9,11 @@ from typing import Any
 import httpx
 import pytest
 from rich.console import Console
-from stellar_flows import Wallet, WatcherHandle, airtime, create, wait_status
+from stellar_flows import Wallet, WatcherHandle, create_unfunded, stellar_airtime
 from typer.testing import CliRunner
 
 from billpay.app import create_app
+from billpay.bootstrap import build_state
 from billpay.cli.client import pay_and_follow
 from billpay.cli.main import app as cli
 from billpay.config import Settings, get_settings
@@ -21,6 +22,7 @@ from billpay.sandbox.horizon import TrustlineGrant
 from billpay.sandbox.server import ThreadedServer, serve
 from billpay.state import AppState
 from billpay.worker.runner import Worker
+from flows import wait_for_status
 
 
 @pytest.fixture
@@ -28,7 +30,7 @@ def billpay_server(
     state: AppState, settings: Settings, database_url: str
 ) -> Iterator[ThreadedServer]:
     """The API over real HTTP (its own state: an engine belongs to the loop it runs on)."""
-    with serve(create_app(AppState.build(settings, database_url), close_state=True)) as server:
+    with serve(create_app(build_state(settings, database_url), close_state=True)) as server:
         yield server
 
 
@@ -100,9 +102,9 @@ def test_stellar_check_command(
 async def test_check_counts_sub_kobo_dust_outside_the_ledger(
     api: httpx.AsyncClient, state: AppState, wallet: Wallet, watcher: WatcherHandle, worker: Worker
 ) -> None:
-    payment = await create(api, airtime(50_000))
+    payment = await create_unfunded(api, stellar_airtime(50_000))
     await wallet.pay(wallet.payer(), "500.0000042", payment["funding_instructions"]["memo"])
-    await wait_status(api, payment["id"], {"refunded"})
+    await wait_for_status(api, payment["id"], {"refunded"})
 
     result = await check_balance(state)
 

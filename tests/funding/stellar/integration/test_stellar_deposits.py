@@ -10,15 +10,12 @@ from sqlalchemy import text
 from stellar_flows import (
     Wallet,
     WatcherHandle,
-    airtime,
     books_balance,
-    create,
+    create_unfunded,
     deposits,
-    electricity,
     ledger_kinds,
-    rows,
-    wait_status,
-    wait_until,
+    stellar_airtime,
+    stellar_electricity,
 )
 
 from billpay.funding.stellar.memo import payment_memo
@@ -26,12 +23,13 @@ from billpay.sandbox.horizon import CngnNetwork
 from billpay.sandbox.vtpass.state import VTpassSandboxState
 from billpay.state import AppState
 from billpay.worker.runner import Worker
+from flows import query, wait_for_status, wait_until
 
 
 async def test_instructions_say_exactly_what_to_send(
     api: httpx.AsyncClient, network: CngnNetwork
 ) -> None:
-    payment = await create(api, electricity(500_000))  # + the ₦30 electricity fee
+    payment = await create_unfunded(api, stellar_electricity(500_000))  # + the ₦30 electricity fee
 
     instructions = payment["funding_instructions"]
     assert instructions == {
@@ -63,11 +61,11 @@ async def test_deposit_with_the_right_memo_and_amount_is_paid_once(
     worker: Worker,
     vtpass: VTpassSandboxState,
 ) -> None:
-    payment = await create(api, electricity(500_000))
+    payment = await create_unfunded(api, stellar_electricity(500_000))
     payer = wallet.payer("6000")
     tx_hash = await wallet.pay(payer, "5030.0000000", payment["funding_instructions"]["memo"])
 
-    paid = await wait_status(api, payment["id"], {"paid"})
+    paid = await wait_for_status(api, payment["id"], {"paid"})
     assert paid["token"]  # the electricity token reached its owner
     assert [e["to_status"] for e in paid["events"]] == [
         "awaiting_funds",
@@ -93,7 +91,7 @@ async def test_deposit_with_the_right_memo_and_amount_is_paid_once(
         == deposit
     )
     assert str(deposit["payment_id"]) == payment["id"]
-    [attempt] = await rows(
+    [attempt] = await query(
         state,
         "SELECT provider_reference FROM payment_attempts WHERE payment_id = :id",
         id=payment["id"],
@@ -111,12 +109,12 @@ async def test_deposit_with_the_right_memo_and_amount_is_paid_once(
 async def test_path_payment_counts_by_the_amount_received(
     api: httpx.AsyncClient, state: AppState, wallet: Wallet, watcher: WatcherHandle
 ) -> None:
-    payment = await create(api, airtime(250_000))
+    payment = await create_unfunded(api, stellar_airtime(250_000))
     payer = wallet.payer("0")  # holds XLM only; the path converts it
 
     await wallet.path_pay(payer, "2500", "400", payment["funding_instructions"]["memo"])
 
-    await wait_status(api, payment["id"], {"pending", "processing", "paid"})
+    await wait_for_status(api, payment["id"], {"pending", "processing", "paid"})
     [deposit] = await deposits(state)
     assert (deposit["path_payment"], deposit["amount_kobo"], deposit["state"]) == (
         True,
@@ -131,9 +129,9 @@ async def test_the_same_record_delivered_twice_funds_once(
     wallet: Wallet,
     watcher: WatcherHandle,
 ) -> None:
-    payment = await create(api, airtime(50_000))
+    payment = await create_unfunded(api, stellar_airtime(50_000))
     await wallet.pay(wallet.payer(), "500", payment["funding_instructions"]["memo"])
-    await wait_status(api, payment["id"], {"pending"})
+    await wait_for_status(api, payment["id"], {"pending"})
     account = wallet.network.system.public_key
 
     # The stream delivers the record again: a restart from an older cursor (a restored
@@ -144,9 +142,9 @@ async def test_the_same_record_delivered_twice_funds_once(
             text("UPDATE stellar_cursors SET paging_token = '0' WHERE account = :a"), {"a": account}
         )
     await watcher.start()
-    later = await create(api, airtime(70_000))
+    later = await create_unfunded(api, stellar_airtime(70_000))
     await wallet.pay(wallet.payer(), "700", later["funding_instructions"]["memo"])
-    await wait_status(api, later["id"], {"pending"})
+    await wait_for_status(api, later["id"], {"pending"})
 
     found = await deposits(state)
     assert [d["state"] for d in found] == ["funded", "funded"]
@@ -160,10 +158,10 @@ async def test_the_same_record_delivered_twice_funds_once(
 async def test_handler_given_the_same_record_twice_stores_it_once(
     api: httpx.AsyncClient, state: AppState, wallet: Wallet
 ) -> None:
-    from billpay.funding.stellar.source import StellarConfig
+    from billpay.funding.stellar.config import StellarConfig
     from billpay.funding.stellar.watcher import DepositHandler
 
-    payment = await create(api, airtime(50_000))
+    payment = await create_unfunded(api, stellar_airtime(50_000))
     await wallet.pay(wallet.payer(), "500", payment["funding_instructions"]["memo"])
     account = wallet.network.system.public_key
     page = await wallet.server.payments().for_account(account).join("transactions").call()
@@ -193,11 +191,11 @@ async def test_handler_given_the_same_record_twice_stores_it_once(
 async def test_unreadable_record_is_quarantined_and_the_stream_goes_on(
     api: httpx.AsyncClient, state: AppState, wallet: Wallet, watcher: WatcherHandle
 ) -> None:
-    from billpay.funding.stellar.source import StellarConfig
+    from billpay.funding.stellar.config import StellarConfig
     from billpay.funding.stellar.watcher import DepositHandler
 
     await watcher.stop()
-    payment = await create(api, airtime(50_000))
+    payment = await create_unfunded(api, stellar_airtime(50_000))
     await wallet.pay(wallet.payer(), "500", payment["funding_instructions"]["memo"])
     account = wallet.network.system.public_key
     page = await wallet.server.payments().for_account(account).join("transactions").call()
@@ -226,7 +224,7 @@ async def test_unreadable_record_is_quarantined_and_the_stream_goes_on(
 
 
 async def _cursor(state: AppState, account: str) -> str:
-    [row] = await rows(
+    [row] = await query(
         state, "SELECT paging_token FROM stellar_cursors WHERE account = :a", a=account
     )
     return str(row["paging_token"])

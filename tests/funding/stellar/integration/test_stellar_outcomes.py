@@ -12,21 +12,19 @@ import pytest
 from stellar_flows import (
     Wallet,
     WatcherHandle,
-    airtime,
     books_balance,
-    create,
+    create_unfunded,
     deposits,
-    get,
     ledger_kinds,
     refunds,
-    wait_status,
-    wait_until,
+    stellar_airtime,
 )
 from stellar_sdk import Asset, Keypair, ReturnHashMemo
 
 from billpay.sandbox.horizon import CngnNetwork
 from billpay.state import AppState
 from billpay.worker.runner import Worker
+from flows import get_payment, wait_for_status, wait_until
 
 STROOPS = 10**7
 
@@ -43,7 +41,7 @@ async def _settled(state: AppState, count: int = 1) -> list[dict[str, Any]]:
             and all(r["status"] in ("succeeded", "quarantined") for r in sent)
         )
 
-    await wait_until(done, what="for deposits to settle")
+    await wait_until(done, what="deposits to settle")
     return await deposits(state)
 
 
@@ -54,12 +52,12 @@ async def test_overpaid_in_whole_kobo_is_vended_and_the_excess_refunded_once(
     watcher: WatcherHandle,
     worker: Worker,
 ) -> None:
-    payment = await create(api, airtime(50_000))
+    payment = await create_unfunded(api, stellar_airtime(50_000))
     payer = wallet.payer("1000")
 
     await wallet.pay(payer, "512.35", payment["funding_instructions"]["memo"])
 
-    paid = await wait_status(api, payment["id"], {"paid"})
+    paid = await wait_for_status(api, payment["id"], {"paid"})
     [deposit] = await _settled(state)
     assert deposit["state"] == "excess_refunded"
     [back] = wallet.sent_back(payer)
@@ -92,12 +90,12 @@ async def test_underpaid_is_never_vended_and_everything_goes_back(
     watcher: WatcherHandle,
     worker: Worker,
 ) -> None:
-    payment = await create(api, airtime(50_000))
+    payment = await create_unfunded(api, stellar_airtime(50_000))
     payer = wallet.payer("1000")
 
     await wallet.pay(payer, "499.99", payment["funding_instructions"]["memo"])
 
-    refunded = await wait_status(api, payment["id"], {"refunded", "needs_review"})
+    refunded = await wait_for_status(api, payment["id"], {"refunded", "needs_review"})
     assert refunded["status"] == "refunded"
     assert [e["to_status"] for e in refunded["events"]] == [
         "awaiting_funds",
@@ -124,7 +122,7 @@ async def test_wrong_issuer_goes_back_in_that_asset_and_the_payment_stays_payabl
     watcher: WatcherHandle,
     worker: Worker,
 ) -> None:
-    payment = await create(api, airtime(50_000))
+    payment = await create_unfunded(api, stellar_airtime(50_000))
     fake = Asset("cNGN", Keypair.random().public_key)
     wallet.state.fund_account(fake.issuer)
     wallet.grant(wallet.network.system, fake)  # billpay's account happens to trust it
@@ -138,13 +136,13 @@ async def test_wrong_issuer_goes_back_in_that_asset_and_the_payment_stays_payabl
     assert deposit["asset_issuer"] == fake.issuer
     [back] = wallet.sent_back(payer)
     assert (back["asset_issuer"], back["amount"]) == (fake.issuer, "500.0000000")
-    current = await get(api, payment["id"])
+    current = await get_payment(api, payment["id"])
     assert current["status"] == "awaiting_funds"  # it can still be paid in real cNGN
     assert await ledger_kinds(state) == []  # not naira: never in the NGN books
     await books_balance(state)
 
     await wallet.pay(wallet.payer(), "500", payment["funding_instructions"]["memo"])
-    await wait_status(api, payment["id"], {"paid"})
+    await wait_for_status(api, payment["id"], {"paid"})
 
 
 async def test_xlm_goes_back_as_xlm(
@@ -154,7 +152,7 @@ async def test_xlm_goes_back_as_xlm(
     watcher: WatcherHandle,
     worker: Worker,
 ) -> None:
-    payment = await create(api, airtime(50_000))
+    payment = await create_unfunded(api, stellar_airtime(50_000))
     payer = wallet.payer()
 
     await wallet.pay(payer, "25.5", payment["funding_instructions"]["memo"], asset=Asset.native())
@@ -174,8 +172,8 @@ async def test_deposit_for_an_expired_payment_goes_back(
     watcher: WatcherHandle,
     worker: Worker,
 ) -> None:
-    payment = await create(api, airtime(50_000))
-    await wait_status(api, payment["id"], {"expired"})  # the worker's expiry job
+    payment = await create_unfunded(api, stellar_airtime(50_000))
+    await wait_for_status(api, payment["id"], {"expired"})  # the worker's expiry job
     payer = wallet.payer("1000")
 
     await wallet.pay(payer, "500", payment["funding_instructions"]["memo"])
@@ -184,7 +182,7 @@ async def test_deposit_for_an_expired_payment_goes_back(
     assert deposit["state"] == "refunded"
     [back] = wallet.sent_back(payer)
     assert (back["amount"], back["memo"]) == ("500.0000000", f"REFUND-{payment['short_id']}")
-    expired = await get(api, payment["id"])
+    expired = await get_payment(api, payment["id"])
     assert expired["status"] == "expired"
     notes = [e for e in expired["events"] if e["from_status"] == e["to_status"] == "expired"]
     assert "had expired" in notes[0]["reason"]
@@ -201,13 +199,13 @@ async def test_deposit_after_the_window_but_before_expiry_ran_is_refused(
 ) -> None:
     # No worker: nothing has expired the payment yet, but the network applied the deposit
     # after its window closed.
-    payment = await create(api, airtime(50_000))
+    payment = await create_unfunded(api, stellar_airtime(50_000))
     await asyncio.sleep(2.1)
     payer = wallet.payer("1000")
 
     await wallet.pay(payer, "500", payment["funding_instructions"]["memo"])
 
-    refunding = await wait_status(api, payment["id"], {"refunding"})
+    refunding = await wait_for_status(api, payment["id"], {"refunding"})
     assert "after the window closed" in refunding["failure_reason"]
     [deposit] = await deposits(state)
     assert deposit["state"] == "refund_pending"
@@ -246,14 +244,14 @@ async def test_second_deposit_for_a_funded_payment_goes_back(
     watcher: WatcherHandle,
     worker: Worker,
 ) -> None:
-    payment = await create(api, airtime(50_000))
+    payment = await create_unfunded(api, stellar_airtime(50_000))
     payer = wallet.payer("1000")
     memo = payment["funding_instructions"]["memo"]
 
     await wallet.pay(payer, "500", memo)
     await wallet.pay(payer, "500", memo)
 
-    await wait_status(api, payment["id"], {"paid"})
+    await wait_for_status(api, payment["id"], {"paid"})
     first, second = await _settled(state, 2)
     assert (first["state"], second["state"]) == ("funded", "refunded")
     assert "already" in second["reason"]
@@ -270,7 +268,7 @@ async def test_dust_is_quarantined_with_the_evidence(
     watcher: WatcherHandle,
     worker: Worker,
 ) -> None:
-    payment = await create(api, airtime(50_000))
+    payment = await create_unfunded(api, stellar_airtime(50_000))
     payer = wallet.payer("1")
 
     await wallet.pay(payer, "0.0099999", payment["funding_instructions"]["memo"])
@@ -279,7 +277,7 @@ async def test_dust_is_quarantined_with_the_evidence(
     assert deposit["state"] == "quarantined"
     assert "nothing can be sent back" in deposit["reason"]
     assert deposit["raw"]["amount"] == "0.0099999"
-    assert (await get(api, payment["id"]))["status"] == "awaiting_funds"
+    assert (await get_payment(api, payment["id"]))["status"] == "awaiting_funds"
     assert await refunds(state) == []
     await books_balance(state)  # the dust is accounted for outside the kobo ledger
 
@@ -291,12 +289,12 @@ async def test_inexact_amount_is_refused_and_the_whole_kobo_go_back(
     watcher: WatcherHandle,
     worker: Worker,
 ) -> None:
-    payment = await create(api, airtime(50_000))
+    payment = await create_unfunded(api, stellar_airtime(50_000))
     payer = wallet.payer("1000")
 
     await wallet.pay(payer, "500.0000001", payment["funding_instructions"]["memo"])
 
-    refunded = await wait_status(api, payment["id"], {"refunded"})
+    refunded = await wait_for_status(api, payment["id"], {"refunded"})
     assert "not a whole number of kobo" in refunded["failure_reason"]
     [deposit] = await _settled(state)
     assert (deposit["amount_kobo"], deposit["state"]) == (None, "refunded")
@@ -315,12 +313,12 @@ async def test_vend_failure_after_funding_returns_everything_the_payer_sent(
     network: CngnNetwork,
 ) -> None:
     vtpass.options.strict_magic_numbers = True  # VTpass's own rule: other numbers fail
-    payment = await create(api, airtime(50_000, phone="08031112222"))
+    payment = await create_unfunded(api, stellar_airtime(50_000, phone="08031112222"))
     payer = wallet.payer("1000")
 
     await wallet.pay(payer, "520", payment["funding_instructions"]["memo"])  # ₦20 too much
 
-    refunded = await wait_status(api, payment["id"], {"refunded", "needs_review"})
+    refunded = await wait_for_status(api, payment["id"], {"refunded", "needs_review"})
     assert refunded["status"] == "refunded"
     assert [e["to_status"] for e in refunded["events"] if e["from_status"] != e["to_status"]] == [
         "awaiting_funds",

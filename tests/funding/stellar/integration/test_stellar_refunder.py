@@ -12,14 +12,12 @@ from stellar_flows import (
     ShiftedClock,
     Wallet,
     WatcherHandle,
-    airtime,
     books_balance,
-    create,
+    create_unfunded,
     deposits,
-    get,
     held_kobo,
     refunds,
-    wait_until,
+    stellar_airtime,
 )
 from stellar_sdk import TransactionBuilder
 
@@ -28,6 +26,7 @@ from billpay.funding.stellar.refunder import ENVELOPE_TIMEOUT_SECONDS, run_refun
 from billpay.payments.review import resolve
 from billpay.sandbox.horizon import FaultSettings
 from billpay.state import AppState
+from flows import get_payment, wait_until
 
 STROOPS = 10**7
 
@@ -36,7 +35,7 @@ async def _underpaid(
     api: httpx.AsyncClient, state: AppState, wallet: Wallet, balance: str = "1000"
 ) -> tuple[dict[str, Any], Any]:
     """A payment refused for an underpayment of ₦400, its refund queued; (payment, payer)."""
-    payment = await create(api, airtime(50_000))
+    payment = await create_unfunded(api, stellar_airtime(50_000))
     payer = wallet.payer(balance)
     await wallet.pay(payer, "400", payment["funding_instructions"]["memo"])
 
@@ -62,7 +61,7 @@ async def test_504_after_apply_is_resubmitted_unchanged_and_pays_once(
     assert back["transaction_hash"] == refund["tx_hash"]
     assert back["amount"] == "400.0000000"
     assert wallet.cngn_balance(payer) == 1000 * STROOPS
-    assert (await get(api, payment["id"]))["status"] == "refunded"
+    assert (await get_payment(api, payment["id"]))["status"] == "refunded"
     await books_balance(state)
 
 
@@ -78,14 +77,14 @@ async def test_answers_lost_every_time_then_the_hash_is_looked_up(
     assert (refund["status"], refund["attempts"]) == ("submitting", 3)
     assert refund["last_result"]["kind"] == "unknown"
     assert len(wallet.sent_back(payer)) == 1
-    assert (await get(api, payment["id"]))["status"] == "refunding"
+    assert (await get_payment(api, payment["id"]))["status"] == "refunding"
 
     await run_refunds(state)  # looks the hash up before anything else: found, done
 
     [refund] = await refunds(state)
     assert (refund["status"], refund["attempts"]) == ("succeeded", 3)
     assert len(wallet.sent_back(payer)) == 1
-    assert (await get(api, payment["id"]))["status"] == "refunded"
+    assert (await get_payment(api, payment["id"]))["status"] == "refunded"
     await books_balance(state)
 
 
@@ -151,7 +150,7 @@ async def test_rebuilt_only_after_the_old_envelope_expired_unknown(
     [back] = wallet.sent_back(payer)
     assert back["transaction_hash"] == refund["tx_hash"]
     assert wallet.state.transaction(first["tx_hash"]) is None
-    assert (await get(api, payment["id"]))["status"] == "refunded"
+    assert (await get_payment(api, payment["id"]))["status"] == "refunded"
     await books_balance(state)
 
 
@@ -166,7 +165,7 @@ async def test_no_trustline_quarantines_then_an_operator_retries(
     [refund] = await refunds(state)
     assert refund["status"] == "quarantined"
     assert "op_no_trust" in refund["last_error"]
-    review = await get(api, payment["id"])
+    review = await get_payment(api, payment["id"])
     assert review["status"] == "needs_review"
     assert "op_no_trust" in review["failure_reason"]
     [deposit] = await deposits(state)
@@ -189,7 +188,7 @@ async def test_no_trustline_quarantines_then_an_operator_retries(
     [refund] = await refunds(state)
     assert refund["status"] == "succeeded"
     assert refund["superseded_hashes"]  # the failed envelope, kept as evidence
-    assert (await get(api, payment["id"]))["status"] == "refunded"
+    assert (await get_payment(api, payment["id"]))["status"] == "refunded"
     assert wallet.cngn_balance(payer) == 400 * STROOPS
     assert await held_kobo(state) == 0
     await books_balance(state)

@@ -13,21 +13,19 @@ import pytest
 from stellar_flows import (
     Wallet,
     WatcherHandle,
-    airtime,
     books_balance,
-    create,
+    create_unfunded,
     cursor_of,
     deposits,
     ledger_kinds,
-    rows,
-    wait_status,
-    wait_until,
+    stellar_airtime,
 )
 
 from billpay.funding.stellar import repository as stellar_repo
 from billpay.funding.stellar.watcher import DepositHandler
 from billpay.sandbox.horizon import FaultSettings
 from billpay.state import AppState
+from flows import query, wait_for_status, wait_until
 
 
 async def _credited_once(state: AppState, payments: Sequence[dict[str, Any]]) -> None:
@@ -39,7 +37,7 @@ async def _credited_once(state: AppState, payments: Sequence[dict[str, Any]]) ->
         assert await ledger_kinds(state, payment["id"]) == [
             ("funds_received", payment["total_kobo"])
         ]
-    events = await rows(
+    events = await query(
         state,
         "SELECT payment_id, count(*) AS n FROM payment_events WHERE to_status = 'pending' "
         "GROUP BY payment_id",
@@ -56,7 +54,7 @@ async def test_killed_between_handling_and_cursor_then_deposits_while_down(
     monkeypatch: pytest.MonkeyPatch,
     when: str,
 ) -> None:
-    payments = [await create(api, airtime(10_000 * (i + 1))) for i in range(5)]
+    payments = [await create_unfunded(api, stellar_airtime(10_000 * (i + 1))) for i in range(5)]
     account = wallet.network.system.public_key
     died = asyncio.Event()
 
@@ -96,7 +94,7 @@ async def test_killed_between_handling_and_cursor_then_deposits_while_down(
     await watcher.start()
 
     for payment in payments:
-        await wait_status(api, payment["id"], {"pending"})
+        await wait_for_status(api, payment["id"], {"pending"})
     await _credited_once(state, payments)
     await books_balance(state)
 
@@ -105,7 +103,7 @@ async def test_killed_between_handling_and_cursor_then_deposits_while_down(
 async def test_stream_drops_resume_from_the_cursor_without_gap(
     api: httpx.AsyncClient, state: AppState, wallet: Wallet, watcher: WatcherHandle, mode: str
 ) -> None:
-    payments = [await create(api, airtime(10_000)) for _ in range(12)]
+    payments = [await create_unfunded(api, stellar_airtime(10_000)) for _ in range(12)]
     wallet.state.faults.arm(
         FaultSettings(stream_drop_after_events=2, stream_drops=4, stream_drop_mode=mode)  # type: ignore[arg-type]
     )
@@ -116,14 +114,14 @@ async def test_stream_drops_resume_from_the_cursor_without_gap(
         await wallet.pay(wallet.payer(), "100", payment["funding_instructions"]["memo"])
 
     for payment in payments:
-        await wait_status(api, payment["id"], {"pending"})
+        await wait_for_status(api, payment["id"], {"pending"})
     await _credited_once(state, payments)
 
 
 async def test_repeated_kills_and_restarts_while_deposits_stream_in(
     api: httpx.AsyncClient, state: AppState, wallet: Wallet, watcher: WatcherHandle
 ) -> None:
-    payments = [await create(api, airtime(10_000)) for _ in range(40)]
+    payments = [await create_unfunded(api, stellar_airtime(10_000)) for _ in range(40)]
     payers = [wallet.payer() for _ in payments]
     rng = random.Random(7)
 
@@ -140,7 +138,7 @@ async def test_repeated_kills_and_restarts_while_deposits_stream_in(
     await paying
 
     for payment in payments:
-        await wait_status(api, payment["id"], {"pending"})
+        await wait_for_status(api, payment["id"], {"pending"})
     await _credited_once(state, payments)
     await books_balance(state)
 
@@ -152,7 +150,7 @@ async def test_one_watcher_per_account(
     await standby.start()  # returns once the cursor exists; it is waiting on the lock
 
     async def holders() -> int:
-        found = await rows(
+        found = await query(
             state,
             "SELECT count(*) AS n FROM pg_locks WHERE locktype = 'advisory' AND granted",
         )
@@ -162,15 +160,15 @@ async def test_one_watcher_per_account(
     assert await holders() == 1
 
     await watcher.stop()  # the standby takes over
-    payment = await create(api, airtime(10_000))
+    payment = await create_unfunded(api, stellar_airtime(10_000))
     await wallet.pay(wallet.payer(), "100", payment["funding_instructions"]["memo"])
-    await wait_status(api, payment["id"], {"pending"})
+    await wait_for_status(api, payment["id"], {"pending"})
     await standby.stop()
     await _credited_once(state, [payment])
 
 
 async def _waiting(state: AppState) -> bool:
-    found = await rows(
+    found = await query(
         state,
         "SELECT count(*) AS n FROM pg_stat_activity "
         "WHERE query LIKE '%pg_try_advisory_lock%' AND pid <> pg_backend_pid()",
