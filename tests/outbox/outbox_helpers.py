@@ -12,8 +12,6 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
-from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -21,11 +19,12 @@ from starlette.routing import Route
 
 from billpay.notifications import NotificationSettings
 from billpay.outbox.dispatcher import Dispatcher
+from billpay.outbox.signing import SIGNATURE_HEADER
 from billpay.payments import repository as payments_repo
 from billpay.payments import settlement
-from billpay.payments.lifecycle import Status, transition
+from billpay.payments.lifecycle import transition
+from billpay.payments.status import Status
 from billpay.state import AppState
-from billpay.webhooks.signing import SIGNATURE_HEADER
 
 # The payer-notification test servers live with the notification tests.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "notifications"))
@@ -34,8 +33,6 @@ from sms_test_hook import HOOK_TOKEN
 from smtp_test_server import SmtpServer
 
 RECEIVER_PATH = "/billpay-events"
-PHONE = "08031234567"
-METER = "1111111111111"  # the VTpass simulator's valid prepaid meter
 RetryAt = Callable[[int, datetime, datetime], datetime | None]
 
 
@@ -122,64 +119,6 @@ def notification_settings(smtp: SmtpServer, sms_url: str | None = None) -> Notif
     if sms_url:
         overrides = {"sms_webhook_url": sms_url, "sms_webhook_token": HOOK_TOKEN}
     return smtp.settings(**overrides)
-
-
-async def wait_until(condition: Callable[[], Any], what: str, timeout: float = 15.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not condition():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.02)
-
-
-async def query(state: AppState, sql: str, **params: Any) -> list[dict[str, Any]]:
-    async with state.unit_of_work() as session:
-        rows = await session.execute(text(sql), params)
-        return [dict(row._mapping) for row in rows]
-
-
-async def query_until(
-    state: AppState,
-    sql: str,
-    condition: Callable[[list[dict[str, Any]]], bool],
-    timeout: float = 15.0,
-    **params: Any,
-) -> list[dict[str, Any]]:
-    """``query`` repeated until its rows satisfy ``condition`` (results commit after a send)."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not condition(rows := await query(state, sql, **params)):
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"rows never matched: {rows}")
-        await asyncio.sleep(0.05)
-    return rows
-
-
-def airtime(phone: str = PHONE, **extra: Any) -> dict[str, Any]:
-    return {
-        "request_reference": uuid.uuid4().hex,
-        "plan": "mtn-airtime",
-        "customer_id": phone,
-        "amount_kobo": 50_000,
-        **extra,
-    }
-
-
-def electricity(**extra: Any) -> dict[str, Any]:
-    return {
-        "request_reference": uuid.uuid4().hex,
-        "plan": "ikeja-electric-prepaid",
-        "customer_id": METER,
-        "amount_kobo": 500_000,
-        "phone": PHONE,
-        **extra,
-    }
-
-
-async def create(api: httpx.AsyncClient, body: dict[str, Any] | None = None) -> str:
-    response = await api.post("/v1/payments", json=body or airtime())
-    assert response.status_code == 201, response.text
-    payment_id: str = response.json()["id"]
-    return payment_id
 
 
 async def pay_by_hand(

@@ -12,27 +12,18 @@ import httpx
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from outbox_helpers import (
-    Dispatchers,
-    HookedClient,
-    Receiver,
-    airtime,
-    create,
-    fast_retries,
-    pay_by_hand,
-    query,
-    query_until,
-    wait_until,
-)
+from outbox_helpers import Dispatchers, HookedClient, Receiver, fast_retries, pay_by_hand
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from billpay.models import Base
 from billpay.outbox import repository as outbox_repo
-from billpay.payments.lifecycle import Status, transition
+from billpay.payments.lifecycle import transition
 from billpay.payments.schemas import PaymentOut
+from billpay.payments.status import Status
 from billpay.sandbox.server import ThreadedServer
 from billpay.state import AppState
+from flows import airtime, create, query, query_until, wait_until
 
 MESSAGES = "SELECT channel, event_type, body FROM outbox_messages ORDER BY id"
 

@@ -15,34 +15,30 @@ import pytest
 import structlog
 from aiosmtpd.controller import Controller
 from notification_examples import html_part, text_part
-from outbox_helpers import (
-    METER,
-    PHONE,
-    Dispatchers,
-    HookedClient,
-    Receiver,
-    airtime,
-    create,
-    electricity,
-    notification_settings,
-    pay_by_hand,
-    query,
-    query_until,
-    wait_until,
-)
+from outbox_helpers import Dispatchers, HookedClient, Receiver, notification_settings, pay_by_hand
 from sms_test_hook import HOOK_TOKEN, SmsHook
 from smtp_test_server import Inbox, SmtpServer
 
 from billpay.errors import Conflict
 from billpay.notifications import NotificationSettings
 from billpay.notifications.templates import format_token
-from billpay.outbox import service
-from billpay.payments.lifecycle import Status
+from billpay.outbox import enqueue, service
+from billpay.payments.status import Status
 from billpay.sandbox.server import ThreadedServer, free_port
 from billpay.sandbox.vtpass.state import VTpassSandboxState
 from billpay.state import AppState
 from billpay.worker.runner import Worker
-from flows import wait_for_status
+from flows import (
+    METER,
+    PHONE,
+    airtime,
+    create,
+    electricity,
+    query,
+    query_until,
+    wait_for_status,
+    wait_until,
+)
 
 PAYER = "ada@example.com"
 TOKEN = "42167939781206619049"
@@ -190,8 +186,8 @@ async def test_an_outcome_reached_again_is_not_told_again(
     payment_id = uuid.UUID(await create(api, airtime(email=PAYER)))
     async with state.unit_of_work() as session:
         # needs_review reached twice (e.g. after a failed refund): one email, one SMS.
-        await service.enqueue_for_event(session, payment_id, 10_001, Status.NEEDS_REVIEW)
-        await service.enqueue_for_event(session, payment_id, 10_002, Status.NEEDS_REVIEW)
+        await enqueue.enqueue_for_event(session, payment_id, 10_001, Status.NEEDS_REVIEW)
+        await enqueue.enqueue_for_event(session, payment_id, 10_002, Status.NEEDS_REVIEW)
     rows = await query(
         state,
         "SELECT channel, idempotency_key FROM outbox_messages "

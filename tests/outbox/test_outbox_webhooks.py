@@ -12,28 +12,18 @@ from typing import Any
 import httpx
 import pytest
 from click.testing import Result
-from outbox_helpers import (
-    Dispatchers,
-    HookedClient,
-    Receiver,
-    create,
-    fast_retries,
-    pay_by_hand,
-    query,
-    query_until,
-    wait_until,
-)
+from outbox_helpers import Dispatchers, HookedClient, Receiver, fast_retries, pay_by_hand
 from typer.testing import CliRunner
 
 from billpay.cli import runtime
 from billpay.cli.main import app as cli
 from billpay.clients.service import create_client
 from billpay.config import get_settings
+from billpay.outbox.signing import verify
 from billpay.sandbox.server import ThreadedServer
 from billpay.state import AppState
-from billpay.webhooks.signing import verify
 from billpay.worker.runner import Worker
-from flows import wait_for_status
+from flows import create, query, query_until, wait_for_status, wait_until
 
 
 async def deliveries_until(

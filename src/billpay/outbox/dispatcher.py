@@ -19,6 +19,7 @@ import httpx
 import structlog
 from structlog.typing import FilteringBoundLogger
 
+from billpay.db.context import JobContext
 from billpay.db.listen import Listener
 from billpay.notifications import (
     EmailSender,
@@ -33,13 +34,12 @@ from billpay.notifications import (
 )
 from billpay.outbox import repository as repo
 from billpay.outbox import service
+from billpay.outbox.backoff import next_attempt_at
 from billpay.outbox.repository import OUTBOX_CHANNEL, ClaimedMessage
 from billpay.outbox.schemas import Channel, DeliveryStatus
 from billpay.outbox.service import RetrySchedule, TryResult
+from billpay.outbox.signing import SIGNATURE_HEADER, signature_header
 from billpay.providers.base import BillType
-from billpay.state import AppState
-from billpay.webhooks.backoff import next_attempt_at
-from billpay.webhooks.signing import SIGNATURE_HEADER, signature_header
 
 log = structlog.get_logger(__name__)
 
@@ -103,12 +103,12 @@ def _log_result(
 class Dispatcher:
     def __init__(
         self,
-        state: AppState,
+        context: JobContext,
         notifications: NotificationSettings | None = None,
         retry_at: RetrySchedule = next_attempt_at,
     ) -> None:
-        self.state = state
-        self.settings = state.settings
+        self.context = context
+        self.settings = context.settings
         self.retry_at = retry_at
         notifications = notifications or NotificationSettings()
         self.email = EmailSender(notifications) if notifications.email_enabled else None
@@ -121,7 +121,7 @@ class Dispatcher:
         self._wake.set()
 
     async def run(self, stop: asyncio.Event) -> None:
-        listener = Listener(self.state.database_url, {OUTBOX_CHANNEL: self.wake})
+        listener = Listener(self.context.database_url, {OUTBOX_CHANNEL: self.wake})
         await listener.ensure()
         log.info("outbox_dispatcher_started")
         try:
@@ -148,7 +148,7 @@ class Dispatcher:
         if free <= 0:
             return False
         wanted = min(self.settings.batch_size, free)
-        async with self.state.unit_of_work() as session:
+        async with self.context.unit_of_work() as session:
             claimed = await repo.claim_due(session, uuid.uuid4(), wanted, LEASE_SECONDS)
         for message in claimed:
             task = asyncio.create_task(self._deliver(message))
@@ -165,7 +165,7 @@ class Dispatcher:
         timeout = self.settings.poll_interval_seconds
         if len(self._tasks) >= self.settings.outbox_concurrency:
             return timeout  # full: a finishing try wakes the loop
-        async with self.state.unit_of_work() as session:
+        async with self.context.unit_of_work() as session:
             next_due = await repo.seconds_until_next_due(session)
         return timeout if next_due is None else min(timeout, next_due + 0.001)
 
@@ -189,7 +189,7 @@ class Dispatcher:
         result = await self._try(message, bound)
         duration_ms = round((time.monotonic() - started) * 1000)
         try:
-            async with self.state.unit_of_work() as session:
+            async with self.context.unit_of_work() as session:
                 status = await service.record_try(
                     session, message, result, duration_ms, self.retry_at
                 )
@@ -249,6 +249,6 @@ class Dispatcher:
         )
 
 
-async def run_dispatcher(state: AppState, stop: asyncio.Event) -> None:
+async def run_dispatcher(context: JobContext, stop: asyncio.Event) -> None:
     """Deliver the outbox until ``stop`` is set (started next to the worker)."""
-    await Dispatcher(state).run(stop)
+    await Dispatcher(context).run(stop)

@@ -8,6 +8,13 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from billpay.deps import CurrentClient, State
+from billpay.errors import (
+    API_KEY_ERRORS,
+    InvalidCursor,
+    NotFound,
+    ValidationFailed,
+    error_responses,
+)
 from billpay.models import OutboxAttempt, OutboxMessage
 from billpay.outbox import service
 from billpay.outbox.schemas import (
@@ -39,7 +46,11 @@ def to_out(message: OutboxMessage, attempts: list[OutboxAttempt]) -> WebhookDeli
     )
 
 
-@router.get("/v1/webhook-deliveries", response_model=WebhookDeliveryList)
+@router.get(
+    "/v1/webhook-deliveries",
+    response_model=WebhookDeliveryList,
+    responses=error_responses(*API_KEY_ERRORS, ValidationFailed, InvalidCursor),
+)
 async def list_webhook_deliveries(
     client: CurrentClient,
     state: State,
@@ -69,6 +80,7 @@ async def list_webhook_deliveries(
     "/v1/webhook-deliveries/{delivery_id}/replay",
     status_code=202,
     response_model=WebhookDeliveryOut,
+    responses=error_responses(*API_KEY_ERRORS, NotFound, ValidationFailed),
 )
 async def replay_webhook_delivery(
     delivery_id: int, client: CurrentClient, state: State
@@ -79,7 +91,11 @@ async def replay_webhook_delivery(
     return to_out(message, attempts)
 
 
-@router.patch("/v1/client/webhook", response_model=WebhookSettingsOut)
+@router.patch(
+    "/v1/client/webhook",
+    response_model=WebhookSettingsOut,
+    responses=error_responses(*API_KEY_ERRORS, NotFound, ValidationFailed),
+)
 async def update_webhook_settings(
     body: WebhookSettingsUpdate, client: CurrentClient, state: State
 ) -> WebhookSettingsOut:

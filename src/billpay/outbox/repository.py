@@ -32,6 +32,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from billpay.db import raw
 from billpay.models import BillerPlan, Client, OutboxAttempt, OutboxMessage, Payment
+from billpay.payments.schemas import PaymentOut
 
 OUTBOX_CHANNEL = "billpay_outbox"
 # How the API writes datetimes (pydantic, UTC): 2026-02-18T10:15:02.123456Z
@@ -58,9 +59,6 @@ def _json_value(column: ColumnElement[Any]) -> ColumnElement[Any]:
 
 def _payment_json() -> ColumnElement[Any]:
     """The payment exactly as ``GET /v1/payments/{id}`` shows it (its ``PaymentOut`` fields)."""
-    # Imported here: payments.schemas → lifecycle → outbox would otherwise be an import cycle.
-    from billpay.payments.schemas import PaymentOut
-
     columns = Payment.__table__.c
     fields = [name for name in PaymentOut.model_fields if name != "events"]
     return _object([(name, _json_value(columns[name])) for name in fields])

@@ -8,55 +8,19 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from billpay.errors import Conflict, NotFound, Unprocessable
+from billpay.errors import AlreadyDelivered, InvalidCursor, NotFound
 from billpay.models import OutboxAttempt, OutboxMessage
-from billpay.notifications.templates import NoticeOutcome
 from billpay.outbox import repository as repo
+from billpay.outbox import signing
 from billpay.outbox.repository import ClaimedMessage
 from billpay.outbox.schemas import Channel, DeliveryStatus, WebhookSettingsUpdate
 from billpay.redact import mask_text
-from billpay.webhooks import signing
-
-if TYPE_CHECKING:
-    from billpay.payments.lifecycle import Status
-
-# The statuses a payer is told about: exactly those with a payer template.
-PAYER_OUTCOMES = frozenset(outcome.value for outcome in NoticeOutcome)
-_NOTICE_CHANNELS = (Channel.EMAIL, Channel.SMS)
 
 RetrySchedule = Callable[[int, datetime, datetime], datetime | None]
-
-
-def idempotency_key(channel: Channel, payment_id: uuid.UUID, event_id: int, to_status: str) -> str:
-    """One webhook per event; one payer message per channel and outcome, ever."""
-    if channel is Channel.WEBHOOK:
-        return f"webhook:{event_id}"
-    return f"{channel.value}:{payment_id}:{to_status}"
-
-
-async def enqueue_for_event(
-    session: AsyncSession, payment_id: uuid.UUID, event_id: int, to_status: Status
-) -> None:
-    """Queue the webhook (and, for a payer outcome, the email and SMS) of one status change.
-
-    One statement in the change's own transaction: the messages exist if and only if the
-    change does, and a committed change wakes the dispatchers.
-    """
-    channels = [Channel.WEBHOOK]
-    if to_status.value in PAYER_OUTCOMES:
-        channels.extend(_NOTICE_CHANNELS)
-    await repo.insert_for_event(
-        session,
-        payment_id,
-        event_id,
-        to_status.value,
-        [channel.value for channel in channels],
-        [idempotency_key(channel, payment_id, event_id, to_status.value) for channel in channels],
-    )
 
 
 @dataclass(frozen=True)
@@ -115,9 +79,8 @@ async def replay(
         if message.claim_id is None:
             await repo.set_fields(session, message.id, {"next_attempt_at": datetime.now(UTC)})
     elif message.channel != Channel.WEBHOOK and message.status == DeliveryStatus.DELIVERED:
-        raise Conflict(
-            f"{message.channel} {message_id} was delivered; a payer hears once per outcome",
-            code="already_delivered",
+        raise AlreadyDelivered(
+            f"{message.channel} {message_id} was delivered; a payer hears once per outcome"
         )
     else:
         await repo.set_fields(
@@ -182,9 +145,8 @@ def decode_cursor(cursor: str) -> int:
             raise ValueError(cursor)
         return int(message_id)
     except (ValueError, UnicodeDecodeError) as exc:
-        raise Unprocessable(
+        raise InvalidCursor(
             "cursor: not a cursor returned by this API",
-            code="invalid_cursor",
             details={"field": "cursor"},
         ) from exc
 

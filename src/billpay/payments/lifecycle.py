@@ -7,7 +7,6 @@ whose ``from`` no longer holds (someone else moved it first) raises ``StaleTrans
 
 from __future__ import annotations
 
-import enum
 import uuid
 from collections.abc import Mapping
 from typing import Any
@@ -16,43 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from billpay.db import raw
 from billpay.models.tables import PAYMENTS
-from billpay.outbox.service import enqueue_for_event
-
-
-class Status(enum.StrEnum):
-    AWAITING_FUNDS = "awaiting_funds"
-    PENDING = "pending"
-    PROCESSING = "processing"
-    PAID = "paid"
-    REFUNDING = "refunding"
-    REFUNDED = "refunded"
-    FAILED = "failed"
-    EXPIRED = "expired"
-    NEEDS_REVIEW = "needs_review"
-
-
-ALLOWED: Mapping[Status, frozenset[Status]] = {
-    Status.AWAITING_FUNDS: frozenset({Status.PENDING, Status.EXPIRED, Status.REFUNDING}),
-    Status.PENDING: frozenset({Status.PROCESSING, Status.REFUNDING, Status.FAILED}),
-    Status.PROCESSING: frozenset({Status.PAID, Status.REFUNDING, Status.NEEDS_REVIEW}),
-    Status.PAID: frozenset({Status.REFUNDING}),
-    Status.REFUNDING: frozenset({Status.REFUNDED, Status.NEEDS_REVIEW}),
-    Status.NEEDS_REVIEW: frozenset({Status.PAID, Status.REFUNDING}),
-    Status.REFUNDED: frozenset(),
-    Status.FAILED: frozenset(),
-    Status.EXPIRED: frozenset(),
-}
-
-FINAL: frozenset[Status] = frozenset(status for status, moves in ALLOWED.items() if not moves)
-# Statuses in which the customer's money is held by billpay (reserved or received, not settled).
-HOLDING_FUNDS: frozenset[Status] = frozenset(
-    {Status.PENDING, Status.PROCESSING, Status.REFUNDING, Status.NEEDS_REVIEW}
-)
-# A status change an operator makes must carry a reason a human wrote.
-OPERATOR_MOVES: frozenset[tuple[Status, Status]] = frozenset(
-    {(Status.NEEDS_REVIEW, Status.PAID), (Status.NEEDS_REVIEW, Status.REFUNDING)}
-)
-
+from billpay.outbox.enqueue import enqueue_for_event
+from billpay.payments.status import ALLOWED, FINAL, Status
 
 _INSERT_EVENT = (
     "INSERT INTO payment_events (payment_id, from_status, to_status, reason, actor, data)"

@@ -9,13 +9,14 @@ from typing import Any
 
 import httpx
 import pytest
-from inbound_helpers import VTPASS_URL, inbox, transaction_update
+from inbound_helpers import VTPASS_URL, transaction_update
 
+from billpay.inbox.jobs import process_inbox
 from billpay.sandbox.app import FLUTTERWAVE_SECRET_HASH
 from billpay.state import AppState
-from billpay.webhooks.inbound.processing import process_inbox
+from flows import inbox
 
-FIXTURES = Path(__file__).parents[2] / "fixtures"
+FIXTURES = Path(__file__).parents[1] / "fixtures"
 
 
 def fixture(provider: str, name: str) -> dict[str, Any]:

@@ -5,8 +5,9 @@
   same reference decides, never the status the webhook claims;
 - one claiming anything but success for a ``paid`` payment triggers a requery now, and only a
   requery that says "reversed" refunds it;
-- Paystack ``charge.success`` verifies the collection; ``refund.*`` makes the refund's status
-  check due now;
+- a funding source's webhook goes back to that source, found in the funding registry: one
+  saying money may have arrived (Paystack ``charge.success``) makes it ``confirm`` (Paystack
+  verifies the collection); one about a refund (``refund.*``) makes it see to the ``refund``;
 - anything else is recorded and left alone.
 
 Events are leased in batches (``SKIP LOCKED``), handled in arrival order, and marked with what
@@ -21,16 +22,14 @@ from datetime import UTC, datetime, timedelta
 import structlog
 
 from billpay.errors import ApiError
-from billpay.funding.paystack.collection import confirm_collection
-from billpay.funding.paystack.refunder import nudge as nudge_refund
-from billpay.funding.paystack.webhooks import CHARGE_SUCCESS
+from billpay.funding.base import FundingSource, WebhookHint
+from billpay.inbox import repository as repo
+from billpay.inbox.context import InboxContext
+from billpay.inbox.service import FUNDING_METHODS
 from billpay.models import WebhookInboxEvent
 from billpay.payments import repository as payments_repo
-from billpay.payments.lifecycle import Status
-from billpay.payments.recheck import recheck_delivery
-from billpay.state import AppState
-from billpay.webhooks.inbound import repository as repo
-from billpay.webhooks.inbound.service import PAYSTACK
+from billpay.payments.jobs import recheck_delivery
+from billpay.payments.status import Status
 
 log = structlog.get_logger(__name__)
 
@@ -41,44 +40,47 @@ VARIATIONS_UPDATE = "variations-update"
 _SUCCESS_CLAIMS = frozenset({"delivered", "success", "successful", "000"})
 
 
-async def process_inbox(state: AppState, limit: int | None = None) -> int:
+async def process_inbox(context: InboxContext, limit: int | None = None) -> int:
     """Periodic job: handle the inbox events that are due. Returns how many were handled."""
-    async with state.unit_of_work() as session:
-        events = await repo.claim_due(session, limit or state.settings.batch_size, LEASE_SECONDS)
+    async with context.unit_of_work() as session:
+        events = await repo.claim_due(session, limit or context.settings.batch_size, LEASE_SECONDS)
     for event in events:
-        await _handle(state, event)
+        await _handle(context, event)
     return len(events)
 
 
-async def _handle(state: AppState, event: WebhookInboxEvent) -> None:
+async def _handle(context: InboxContext, event: WebhookInboxEvent) -> None:
     with structlog.contextvars.bound_contextvars(
         provider=event.provider, kind=event.kind, inbox_id=event.id
     ):
         try:
-            outcome = await act_on(state, event)
+            outcome = await act_on(context, event)
         except Exception as exc:
             log.exception("webhook_event_failed", attempts=event.attempts)
-            await _failed(state, event, f"error: {type(exc).__name__}")
+            await _failed(context, event, f"error: {type(exc).__name__}")
             return
-        async with state.unit_of_work() as session:
+        async with context.unit_of_work() as session:
             await repo.mark_processed(session, event.id, outcome)
         log.info("webhook_event_processed", outcome=outcome)
 
 
-async def act_on(state: AppState, event: WebhookInboxEvent) -> str:
+async def act_on(context: InboxContext, event: WebhookInboxEvent) -> str:
     """Do what ``event`` calls for, after asking the provider. Returns what was done."""
-    if event.provider == PAYSTACK:
-        return await _paystack(state, event)
+    source = context.funding.named(event.provider)
+    if source is not None:
+        return await _funding_event(context, source, event)
+    if event.provider in FUNDING_METHODS:  # stored while that method was still configured
+        return f"ignored: {event.provider} is not configured"
     if event.reference is not None:
-        return await _purchase_update(state, event, event.reference)
+        return await _purchase_update(context, event, event.reference)
     if event.kind == VARIATIONS_UPDATE:
         return "recorded: VTpass changed its variations; the next catalog sync picks them up"
     return f"ignored: billpay does not act on {event.kind!r}"
 
 
-async def _purchase_update(state: AppState, event: WebhookInboxEvent, reference: str) -> str:
+async def _purchase_update(context: InboxContext, event: WebhookInboxEvent, reference: str) -> str:
     claimed = event.claimed_status or "no status"
-    async with state.unit_of_work() as session:
+    async with context.unit_of_work() as session:
         found = await repo.attempt_and_payment(session, event.provider, reference)
         if found is None:
             return "ignored: no payment attempt has this reference"
@@ -96,31 +98,34 @@ async def _purchase_update(state: AppState, event: WebhookInboxEvent, reference:
     if latest != attempt.id:
         return f"nothing to do: this attempt did not deliver the payment (claims {claimed})"
     try:
-        now = await recheck_delivery(state, payment.id, actor=f"webhook:{event.provider}")
+        now = await recheck_delivery(context, payment.id, actor=f"webhook:{event.provider}")
     except ApiError as exc:  # it moved on meanwhile
         return f"nothing to do: {exc.message}"
     return f"requeried after a claimed {claimed}: payment is {now}"
 
 
-async def _paystack(state: AppState, event: WebhookInboxEvent) -> str:
+async def _funding_event(
+    context: InboxContext, source: FundingSource, event: WebhookInboxEvent
+) -> str:
     if event.reference is None:
         return f"ignored: {event.kind} names no transaction"
-    if event.kind == CHARGE_SUCCESS:
-        return await confirm_collection(state, event.reference, actor="webhook:paystack")
-    if event.kind.startswith("refund."):
-        return await nudge_refund(state, event.reference)
+    hint = source.webhook_hint(event.kind)
+    if hint is WebhookHint.FUNDS:
+        return await source.confirm(context, event.reference, actor=f"webhook:{event.provider}")
+    if hint is WebhookHint.REFUND:
+        return await source.refund(context, event.reference)
     return f"ignored: billpay does not act on {event.kind!r}"
 
 
-async def _failed(state: AppState, event: WebhookInboxEvent, outcome: str) -> None:
-    async with state.unit_of_work() as session:
+async def _failed(context: InboxContext, event: WebhookInboxEvent, outcome: str) -> None:
+    async with context.unit_of_work() as session:
         if event.attempts >= MAX_ATTEMPTS:
             await repo.mark_processed(
                 session, event.id, f"gave up after {event.attempts} tries; {outcome}"
             )
             log.error("webhook_event_abandoned", attempts=event.attempts)
             return
-        schedule = state.settings.retry_schedule_seconds
+        schedule = context.settings.retry_schedule_seconds
         delay = schedule[min(event.attempts - 1, len(schedule) - 1)]
         await repo.retry_later(
             session, event.id, outcome, datetime.now(UTC) + timedelta(seconds=delay)

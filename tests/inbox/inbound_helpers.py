@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
 from typing import Any
-
-from sqlalchemy import text
 
 from billpay.sandbox.app import VTPASS_WEBHOOK_TOKEN
 from billpay.state import AppState
+from flows import query
 
 VTPASS_URL = f"/v1/webhooks/vtpass/{VTPASS_WEBHOOK_TOKEN}"
 
@@ -30,28 +27,8 @@ def transaction_update(request_id: str, status: str, code: str = "000") -> dict[
     }
 
 
-async def rows(state: AppState, sql: str, **params: Any) -> list[dict[str, Any]]:
-    async with state.unit_of_work() as session:
-        result = await session.execute(text(sql), params)
-        return [dict(row._mapping) for row in result]
-
-
-async def inbox(state: AppState) -> list[dict[str, Any]]:
-    return await rows(state, "SELECT * FROM webhook_inbox ORDER BY id")
-
-
 async def attempt_of(state: AppState, payment_id: str) -> dict[str, Any]:
-    (attempt,) = await rows(
+    (attempt,) = await query(
         state, "SELECT * FROM payment_attempts WHERE payment_id = :id", id=payment_id
     )
     return attempt
-
-
-async def eventually(
-    check: Callable[[], Awaitable[bool]], timeout: float = 15.0, what: str = "condition"
-) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not await check():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.05)

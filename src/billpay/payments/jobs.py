@@ -8,33 +8,33 @@ from __future__ import annotations
 
 import uuid
 
-from billpay.errors import NotFound, Unprocessable
+from billpay.errors import NotFound, NotPaid
 from billpay.payments import repository as repo
 from billpay.payments import settlement
-from billpay.payments.lifecycle import Status
+from billpay.payments.attempts import repository as attempts_repo
+from billpay.payments.attempts.requests import vend_request_for
+from billpay.payments.context import PaymentsContext
+from billpay.payments.status import Status
 from billpay.providers.base import Outcome, ProviderName, VendResult
-from billpay.state import AppState
-from billpay.worker.processor import vend_request_for
-from billpay.worker.repository import latest_attempt
 
 
-async def recheck_delivery(state: AppState, payment_id: uuid.UUID, actor: str) -> str:
+async def recheck_delivery(context: PaymentsContext, payment_id: uuid.UUID, actor: str) -> str:
     """Requery a paid payment's delivering attempt; refund it if the provider reversed it."""
-    async with state.unit_of_work() as session:
+    async with context.unit_of_work() as session:
         payment = await repo.get(session, payment_id)
         if payment is None:
             raise NotFound(f"no payment {payment_id}")
         if payment.status != Status.PAID.value:
-            raise Unprocessable(f"payment is {payment.status}, not paid", code="not_paid")
-        attempt = await latest_attempt(session, payment.id)
-        plan = await state.payments.plan_or_none(session, payment.plan)
+            raise NotPaid(f"payment is {payment.status}, not paid")
+        attempt = await attempts_repo.latest(session, payment.id)
+        plan = await context.plans.any(session, payment.plan)
         assert attempt is not None
-        provider = state.providers[ProviderName(attempt.provider)]
+        provider = context.providers[ProviderName(attempt.provider)]
         request = vend_request_for(payment, plan, attempt)
     result = await provider.requery(request)
     if not _reversed(result):
         return payment.status
-    async with state.unit_of_work() as session:
+    async with context.unit_of_work() as session:
         payment = await repo.get(session, payment_id)
         assert payment is not None
         await settlement.reverse_delivery(

@@ -9,33 +9,28 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 
 from billpay.deps import State
+from billpay.errors import WEBHOOK_ERRORS, ValidationFailed, error_responses
+from billpay.inbox import service
 from billpay.providers.vtpass.webhooks import WEBHOOK_ACK
-from billpay.webhooks.inbound import service
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
 
-_REJECTIONS: dict[int | str, dict[str, str]] = {
-    400: {"description": "Malformed event: nothing stored"},
-    401: {"description": "Not from the provider (token, hash or signature wrong): nothing stored"},
-    404: {"description": "Unknown or unconfigured provider"},
-}
 
-
-@router.post("/vtpass/{token}", responses=_REJECTIONS)
+@router.post("/vtpass/{token}", responses=error_responses(*WEBHOOK_ERRORS, ValidationFailed))
 async def vtpass_webhook(token: str, request: Request, state: State) -> dict[str, str]:
     """VTpass ``transaction-update`` / ``variations-update``; the secret token is the proof."""
     await service.receive(state, "vtpass", request.headers, await request.body(), token)
     return dict(WEBHOOK_ACK)
 
 
-@router.post("/flutterwave", responses=_REJECTIONS)
+@router.post("/flutterwave", responses=error_responses(*WEBHOOK_ERRORS))
 async def flutterwave_webhook(request: Request, state: State) -> dict[str, str]:
     """Flutterwave events, proven by the ``verif-hash`` header."""
     await service.receive(state, "flutterwave", request.headers, await request.body())
     return {"status": "received"}
 
 
-@router.post("/paystack", responses=_REJECTIONS)
+@router.post("/paystack", responses=error_responses(*WEBHOOK_ERRORS))
 async def paystack_webhook(request: Request, state: State) -> dict[str, str]:
     """Paystack events, proven by ``x-paystack-signature`` over the raw body."""
     await service.receive(state, "paystack", request.headers, await request.body())

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from billpay.webhooks.signing import (
+from billpay.outbox.signing import (
     DEFAULT_TOLERANCE_SECONDS,
     compute_signature,
     sign,

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from billpay.webhooks.backoff import (
+from billpay.outbox.backoff import (
     FIRST_DELAY_SECONDS,
     JITTER,
     MAX_DELAY_SECONDS,

@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
-from inbound_helpers import VTPASS_URL, attempt_of, eventually, inbox, rows, transaction_update
+from inbound_helpers import VTPASS_URL, attempt_of, transaction_update
 
 from billpay.ledger.reconcile import reconcile
 from billpay.ledger.service import available_balance
@@ -18,7 +18,7 @@ from billpay.sandbox.vtpass.faults import FaultKind, FaultRule, Faults
 from billpay.sandbox.vtpass.state import VTpassSandboxState
 from billpay.state import AppState
 from billpay.worker.runner import Worker
-from flows import wait_for_status
+from flows import airtime, create, inbox, query, wait_for_status, wait_until
 
 START_BALANCE = 100_000_000
 
@@ -40,27 +40,21 @@ async def stuck_in_processing(
     """A payment VTpass answered "pending" for: (payment id, its request_id)."""
     phone = "08035550101"
     vtpass.set_faults(Faults(rules=[FaultRule(kind=kind, target=phone, pending_requeries=0)]))
-    body = {
-        "request_reference": uuid.uuid4().hex,
-        "plan": "mtn-airtime",
-        "customer_id": phone,
-        "amount_kobo": 50_000,
-    }
-    response = await api.post("/v1/payments", json=body)
-    assert response.status_code == 201, response.text
-    payment_id: str = response.json()["id"]
+    payment_id = await create(api, airtime(phone))
 
     async def answered_pending() -> bool:
         attempts = await state_attempts(state, payment_id)
         return bool(attempts) and attempts[0]["outcome"] == "unknown"
 
-    await eventually(answered_pending, what="VTpass to answer pending")
+    await wait_until(answered_pending, what="VTpass to answer pending")
     attempt = await attempt_of(state, payment_id)
     return payment_id, attempt["provider_reference"]
 
 
 async def state_attempts(state: AppState, payment_id: str) -> list[dict[str, Any]]:
-    return await rows(state, "SELECT * FROM payment_attempts WHERE payment_id = :id", id=payment_id)
+    return await query(
+        state, "SELECT * FROM payment_attempts WHERE payment_id = :id", id=payment_id
+    )
 
 
 async def post_update(api: httpx.AsyncClient, request_id: str, status: str) -> None:
@@ -74,7 +68,7 @@ async def all_handled(state: AppState) -> None:
         events = await inbox(state)
         return bool(events) and all(event["processed_at"] for event in events)
 
-    await eventually(handled, what="the inbox job")
+    await wait_until(handled, what="the inbox job")
 
 
 def moves(payment: dict[str, Any]) -> list[tuple[str | None, str]]:
@@ -138,7 +132,7 @@ async def test_a_claim_the_requery_contradicts_changes_nothing(
     async def requeried() -> bool:
         return (await attempt_of(state, payment_id))["requeries"] >= 1
 
-    await eventually(requeried, what="the requery the webhook prompted")
+    await wait_until(requeried, what="the requery the webhook prompted")
     payment = (await api.get(f"/v1/payments/{payment_id}")).json()
     assert payment["status"] == "processing"
     assert payment["token"] is None
@@ -147,15 +141,9 @@ async def test_a_claim_the_requery_contradicts_changes_nothing(
 
 
 async def delivered_payment(api: httpx.AsyncClient, state: AppState, phone: str) -> tuple[str, str]:
-    body = {
-        "request_reference": uuid.uuid4().hex,
-        "plan": "mtn-airtime",
-        "customer_id": phone,
-        "amount_kobo": 50_000,
-    }
-    response = await api.post("/v1/payments", json=body)
-    assert response.status_code == 201, response.text
-    paid = await wait_for_status(api, response.json()["id"], {"paid", "refunding", "refunded"})
+    paid = await wait_for_status(
+        api, await create(api, airtime(phone)), {"paid", "refunding", "refunded"}
+    )
     assert paid["status"] == "paid"
     return paid["id"], (await attempt_of(state, paid["id"]))["provider_reference"]
 

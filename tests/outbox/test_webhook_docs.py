@@ -10,7 +10,7 @@ from typing import Any, cast
 
 import pytest
 
-from billpay.webhooks.signing import sign, signature_header, verify
+from billpay.outbox.signing import sign, signature_header, verify
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "webhooks.md"
 SECRET, OTHER_SECRET = "whsec_doc_1", "whsec_doc_2"

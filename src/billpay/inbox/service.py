@@ -2,7 +2,8 @@
 
 Each provider proves itself its own way (providers.md §1.10, §2.6, §4.3): VTpass by a secret
 token in the URL path, Flutterwave by ``verif-hash`` (constant-time), Paystack by the
-HMAC-SHA512 of the raw body. The provider modules check that before anything is parsed. A
+HMAC-SHA512 of the raw body. The provider modules, and a funding source's ``parse_webhook``
+(found through the funding registry), check that before anything is parsed. A
 forged event is refused (401), a malformed one too (400), and nothing of either is stored. A
 valid event is inserted once per ``(provider, event_id)``; a replay is acknowledged and not
 processed again. Acting on an event is the inbox job's work (``processing.py``).
@@ -17,25 +18,20 @@ from typing import Any
 
 import structlog
 
-from billpay.errors import ApiError, NotFound
-from billpay.funding.paystack.source import configured
-from billpay.funding.paystack.webhooks import PaystackEvent, PaystackWebhookRejected
+from billpay.errors import ApiError, UnknownProvider, webhook_rejection
+from billpay.funding.base import FundingSource
+from billpay.inbox import repository as repo
+from billpay.inbox.context import InboxContext
 from billpay.payments import repository as payments_repo
+from billpay.payments.schemas import FundingMethod
 from billpay.providers.base import ProviderName, WebhookEvent, WebhookRejected
-from billpay.state import AppState
-from billpay.webhooks.inbound import repository as repo
 
 log = structlog.get_logger(__name__)
 
-PAYSTACK = "paystack"
 # Provider notifications are a few kilobytes; anything far larger is not one.
 MAX_BODY_BYTES = 256 * 1024
-_REJECTION_CODES = {
-    400: "malformed_webhook",
-    401: "webhook_not_authenticated",
-    404: "unknown_webhook",
-    413: "webhook_too_large",
-}
+# Every funding method's name, offered here or not (StrEnum members equal their names).
+FUNDING_METHODS = frozenset(FundingMethod)
 
 
 @dataclass(frozen=True)
@@ -51,15 +47,15 @@ class InboundEvent:
 
 
 async def receive(
-    state: AppState,
+    context: InboxContext,
     provider: str,
     headers: Mapping[str, str],
     body: bytes,
     path_token: str | None = None,
 ) -> bool:
     """Authenticate, parse and store one webhook. True when new, False for a replay."""
-    event = parse(state, provider, headers, body, path_token)
-    async with state.unit_of_work() as session:
+    event = parse(context, provider, headers, body, path_token)
+    async with context.unit_of_work() as session:
         stored = await repo.insert_event(session, _row(event))
         if stored:
             await payments_repo.wake_jobs(session)
@@ -75,7 +71,7 @@ async def receive(
 
 
 def parse(
-    state: AppState,
+    context: InboxContext,
     provider: str,
     headers: Mapping[str, str],
     body: bytes,
@@ -83,31 +79,42 @@ def parse(
 ) -> InboundEvent:
     if len(body) > MAX_BODY_BYTES:
         raise _rejected(provider, f"body larger than {MAX_BODY_BYTES} bytes", 413)
-    if provider == PAYSTACK:
-        return _paystack(state, headers, body)
+    source = context.funding.named(provider)
+    if source is not None:
+        return _from_funding_source(source, headers, body)
+    if provider in FUNDING_METHODS:
+        raise UnknownProvider(f"{provider} is not configured on this server")
     try:
         name = ProviderName(provider)
     except ValueError:
-        raise NotFound(
-            f"no webhooks are accepted for {provider!r}", code="unknown_provider"
-        ) from None
-    connector = state.providers.get(name)
+        raise UnknownProvider(f"no webhooks are accepted for {provider!r}") from None
+    connector = context.providers.get(name)
     if connector is None:
-        raise NotFound(f"{provider} is not configured on this server", code="unknown_provider")
+        raise UnknownProvider(f"{provider} is not configured on this server")
     try:
         return _from_provider(connector.parse_webhook(headers, body, path_token))
     except WebhookRejected as exc:
         raise _rejected(provider, exc.reason, exc.status_code) from None
 
 
-def _paystack(state: AppState, headers: Mapping[str, str], body: bytes) -> InboundEvent:
-    source = configured(state.payments.funding)
-    if source is None:
-        raise NotFound("paystack is not configured on this server", code="unknown_provider")
+def _from_funding_source(
+    source: FundingSource, headers: Mapping[str, str], body: bytes
+) -> InboundEvent:
+    provider = source.method.value
     try:
-        return _from_paystack(source.parse_webhook(headers, body))
-    except PaystackWebhookRejected as exc:
-        raise _rejected(PAYSTACK, exc.reason, exc.status_code) from None
+        webhook = source.parse_webhook(headers, body)
+    except WebhookRejected as exc:
+        raise _rejected(provider, exc.reason, exc.status_code) from None
+    if webhook is None:
+        raise UnknownProvider(f"no webhooks are accepted for {provider!r}")
+    return InboundEvent(
+        provider=provider,
+        event_id=webhook.event_id,
+        kind=webhook.kind,
+        reference=webhook.reference,
+        claimed_status=webhook.claimed_status,
+        payload=webhook.payload,
+    )
 
 
 def _from_provider(event: WebhookEvent) -> InboundEvent:
@@ -121,24 +128,9 @@ def _from_provider(event: WebhookEvent) -> InboundEvent:
     )
 
 
-def _from_paystack(event: PaystackEvent) -> InboundEvent:
-    return InboundEvent(
-        provider=PAYSTACK,
-        event_id=event.event_id,
-        kind=event.event,
-        reference=event.reference,
-        claimed_status=event.status,
-        payload=event.payload,
-    )
-
-
 def _rejected(provider: str, reason: str, status_code: int) -> ApiError:
     log.warning("webhook_rejected", provider=provider, reason=reason, status=status_code)
-    return ApiError(
-        f"webhook rejected: {reason}",
-        code=_REJECTION_CODES.get(status_code, "webhook_rejected"),
-        status_code=status_code,
-    )
+    return webhook_rejection(f"webhook rejected: {reason}", status_code)
 
 
 def _row(event: InboundEvent) -> dict[str, Any]:
