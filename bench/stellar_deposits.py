@@ -38,6 +38,7 @@ import httpx
 import psutil
 from stellar_sdk import Account, Asset, Keypair, TransactionBuilder
 
+from billpay.bootstrap import build_state
 from billpay.catalog.service import sync
 from billpay.clients.service import AuthenticatedClient, create_client
 from billpay.config import Settings
@@ -292,7 +293,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     limits = httpx.Limits(max_connections=args.payers, max_keepalive_connections=args.payers)
     try:
         await wait_http(f"{horizon}/")
-        state = AppState.build(settings, url)
+        state = build_state(settings, url)
         try:
             total = args.paid + args.live + args.backlog
             payments = await create_payments(state, total)

@@ -34,6 +34,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from billpay.bootstrap import build_state
 from billpay.catalog.service import sync
 from billpay.clients.service import create_client, top_up
 from billpay.config import Settings
@@ -42,7 +43,6 @@ from billpay.db.engine import asyncpg_dsn, socket_dir
 from billpay.db.migrate import upgrade
 from billpay.sandbox.app import sandbox_settings
 from billpay.sandbox.server import ThreadedServer, free_port
-from billpay.state import AppState
 
 RESULTS = Path(__file__).parent / "results"
 WARMUP_PAYMENTS = 50
@@ -107,7 +107,7 @@ async def reset(url: str) -> None:
 async def prepare_client(
     settings: Settings, url: str, payments: int, webhook_url: str | None
 ) -> str:
-    state = AppState.build(settings, url)
+    state = build_state(settings, url)
     try:
         async with state.unit_of_work() as session:
             await sync(session, state.providers)

@@ -15,11 +15,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from billpay.catalog.endpoints import router as catalog_router
 from billpay.dashboard.endpoints import router as dashboard_router
 from billpay.errors import install_error_handlers
+from billpay.inbox.endpoints import router as inbound_webhooks_router
 from billpay.ops.endpoints import router as ops_router
 from billpay.outbox.endpoints import router as outbox_router
 from billpay.payments.endpoints import router as payments_router
 from billpay.state import AppState
-from billpay.webhooks.inbound.endpoints import router as inbound_webhooks_router
 
 log = structlog.get_logger(__name__)
 

@@ -8,7 +8,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from billpay.clients.service import AuthenticatedClient, find_by_api_key, hash_api_key
-from billpay.errors import Unauthorized
+from billpay.errors import InvalidApiKey, Unauthorized
 from billpay.state import AppState
 
 _bearer = HTTPBearer(auto_error=False, description="Your billpay API key")
@@ -28,13 +28,13 @@ async def get_client(
     if credentials is None or not credentials.credentials:
         raise Unauthorized("send your API key as 'Authorization: Bearer <key>'")
     key_hash = hash_api_key(credentials.credentials)
-    client = state.cached_client(key_hash)
+    client = state.api_keys.get(key_hash)
     if client is None:
         async with state.unit_of_work() as session:
             client = await find_by_api_key(session, credentials.credentials)
         if client is None:
-            raise Unauthorized("the API key is not valid", code="invalid_api_key")
-        state.remember_client(key_hash, client)
+            raise InvalidApiKey("the API key is not valid")
+        state.api_keys.remember(key_hash, client)
     return client
 
 

@@ -14,12 +14,12 @@ from billpay.cli import runtime
 from billpay.clients.service import create_client, top_up
 from billpay.config import get_settings
 from billpay.db.migrate import upgrade
-from billpay.errors import ApiError
+from billpay.errors import ApiError, NotFound
 from billpay.money import format_naira
 from billpay.ops.settings import ensure_admin_token
 from billpay.outbox import service as outbox
 from billpay.outbox.schemas import Channel, DeliveryStatus
-from billpay.payments import repository as payments_repo
+from billpay.payments.service import list_page, operator_detail
 from billpay.state import AppState
 
 app = typer.Typer(help="billpay: Nigerian bill payments that are never lost, never vended twice.")
@@ -35,13 +35,6 @@ app.add_typer(catalog_app, name="catalog")
 console = Console()
 
 
-def _state(with_sandbox_url: str | None = None) -> AppState:
-    settings, url = runtime.prepare(get_settings(), console)
-    if with_sandbox_url:
-        settings = runtime.with_sandbox(settings, with_sandbox_url)
-    return AppState.build(settings, url)
-
-
 @app.command()
 def up(
     port: Annotated[int, typer.Option(help="API port")] = 8000,
@@ -54,9 +47,8 @@ def up(
     generated_token = ensure_admin_token()
     sandbox = runtime.start_sandbox(settings)
     settings = runtime.with_sandbox(settings, sandbox.url)
-    state = AppState.build(settings, url)
 
-    async def main() -> None:
+    async def main(state: AppState) -> None:
         report = await runtime.sync_catalog(state)
         demo = await runtime.ensure_demo_client(state, settings.data_dir)
         base = f"http://{settings.api_host}:{settings.api_port}"
@@ -70,13 +62,10 @@ def up(
             f"  try: billpay pay --api {base} --key <key> --plan mtn-airtime "
             "--customer 08011111111 --amount 50000"
         )
-        try:
-            await runtime.serve_api_and_worker(state)
-        finally:
-            await state.aclose()
+        await runtime.serve_api_and_worker(state)
 
     try:
-        asyncio.run(main())
+        runtime.run_in_state(settings, url, main)
     finally:
         sandbox.stop()
 
@@ -84,15 +73,9 @@ def up(
 @app.command()
 def api() -> None:
     """Run the HTTP API only."""
-    state = _state()
-
-    async def main() -> None:
-        try:
-            await runtime.serve_api_and_worker(state, run_worker=False)
-        finally:
-            await state.aclose()
-
-    asyncio.run(main())
+    runtime.run_with_state(
+        console, lambda state: runtime.serve_api_and_worker(state, run_worker=False)
+    )
 
 
 @app.command()
@@ -104,16 +87,7 @@ def worker(
     """Run a worker: claims due payments and talks to providers."""
     from billpay.worker.runner import Worker
 
-    state = _state(sandbox_url)
-
-    async def main() -> None:
-        stop = asyncio.Event()
-        try:
-            await Worker(state).run(stop)
-        finally:
-            await state.aclose()
-
-    asyncio.run(main())
+    runtime.run_with_state(console, lambda state: Worker(state).run(asyncio.Event()), sandbox_url)
 
 
 @app.command()
@@ -145,33 +119,25 @@ def clients_create(
     webhook_url: Annotated[str | None, typer.Option()] = None,
 ) -> None:
     """Create a merchant and print its API key (shown once)."""
-    state = _state()
 
-    async def main() -> None:
-        try:
-            async with state.unit_of_work() as session:
-                client, key = await create_client(session, name, webhook_url)
-            console.print(f"client {client.id}\nAPI key (shown once): [bold]{key}[/]")
-        finally:
-            await state.aclose()
+    async def main(state: AppState) -> None:
+        async with state.unit_of_work() as session:
+            client, key = await create_client(session, name, webhook_url)
+        console.print(f"client {client.id}\nAPI key (shown once): [bold]{key}[/]")
 
-    asyncio.run(main())
+    runtime.run_with_state(console, main)
 
 
 @clients_app.command("topup")
 def clients_topup(client_id: uuid.UUID, amount_kobo: int) -> None:
     """Credit a merchant's prepaid balance (kobo)."""
-    state = _state()
 
-    async def main() -> None:
-        try:
-            async with state.unit_of_work() as session:
-                balance = await top_up(session, client_id, amount_kobo, "cli top-up")
-            console.print(f"available balance: {format_naira(balance)}")
-        finally:
-            await state.aclose()
+    async def main(state: AppState) -> None:
+        async with state.unit_of_work() as session:
+            balance = await top_up(session, client_id, amount_kobo, "cli top-up")
+        console.print(f"available balance: {format_naira(balance)}")
 
-    asyncio.run(main())
+    runtime.run_with_state(console, main)
 
 
 @catalog_app.command("sync")
@@ -181,29 +147,24 @@ def catalog_sync(
     """Pull every configured provider's catalog into biller_plans."""
     from rich.progress import Progress
 
-    state = _state(sandbox_url)
-
-    async def main() -> None:
+    async def main(state: AppState) -> None:
         from billpay.catalog.service import sync
 
-        try:
-            with Progress(console=console) as progress:
-                task = progress.add_task("syncing catalogs", total=len(state.providers))
-                async with state.unit_of_work() as session:
-                    report = await sync(
-                        session,
-                        state.providers,
-                        on_provider_done=lambda *_: progress.advance(task),
-                    )
-            console.print(
-                f"{report.plans} plans ({report.per_provider}); deactivated {report.deactivated}"
-            )
-            if report.failed_providers:
-                console.print(f"[yellow]failed: {report.failed_providers}[/]")
-        finally:
-            await state.aclose()
+        with Progress(console=console) as progress:
+            task = progress.add_task("syncing catalogs", total=len(state.providers))
+            async with state.unit_of_work() as session:
+                report = await sync(
+                    session,
+                    state.providers,
+                    on_provider_done=lambda *_: progress.advance(task),
+                )
+        console.print(
+            f"{report.plans} plans ({report.per_provider}); deactivated {report.deactivated}"
+        )
+        if report.failed_providers:
+            console.print(f"[yellow]failed: {report.failed_providers}[/]")
 
-    asyncio.run(main())
+    runtime.run_with_state(console, main, sandbox_url)
 
 
 @app.command()
@@ -248,81 +209,65 @@ def payments_list(
     limit: Annotated[int, typer.Option()] = 20,
 ) -> None:
     """Recent payments (all clients)."""
-    state = _state()
 
-    async def main() -> None:
-        try:
-            async with state.unit_of_work() as session:
-                rows = await payments_repo.list_for_client(
-                    session,
-                    None,
-                    limit=limit,
-                    after=None,
-                    status=status,
-                    bill_type=None,
-                    biller=None,
-                )
-            table = Table("id", "reference", "status", "plan", "total", "provider", "created")
-            for p in rows:
-                table.add_row(
-                    str(p.id),
-                    p.request_reference,
-                    p.status,
-                    p.plan,
-                    format_naira(p.total_kobo),
-                    p.provider or "",
-                    p.created_at.isoformat(timespec="seconds"),
-                )
-            console.print(table)
-        finally:
-            await state.aclose()
+    async def main(state: AppState) -> None:
+        async with state.unit_of_work() as session:
+            page = await list_page(session, None, limit=limit, status=status)
+        table = Table("id", "reference", "status", "plan", "total", "provider", "created")
+        for p in page.payments:
+            table.add_row(
+                str(p.id),
+                p.request_reference,
+                p.status,
+                p.plan,
+                format_naira(p.total_kobo),
+                p.provider or "",
+                p.created_at.isoformat(timespec="seconds"),
+            )
+        console.print(table)
 
-    asyncio.run(main())
+    runtime.run_with_state(console, main)
 
 
 @payments_app.command("show")
 def payments_show(payment_id: uuid.UUID) -> None:
     """A payment with its attempts and events (provider payloads are stored masked)."""
-    state = _state()
 
-    async def main() -> None:
+    async def main(state: AppState) -> None:
         try:
             async with state.unit_of_work() as session:
-                payment = await payments_repo.get(session, payment_id)
-                if payment is None:
-                    console.print(f"[red]no payment {payment_id}[/]")
-                    raise typer.Exit(1)
-                attempts = await payments_repo.attempts_of(session, payment_id)
-                events = await payments_repo.events_of(session, payment_id)
-            console.print(
-                f"[bold]{payment.id}[/] {payment.status}  {payment.plan}  "
-                f"{payment.customer_id}  {format_naira(payment.total_kobo)}"
+                detail = await operator_detail(session, payment_id)
+        except NotFound as exc:
+            console.print(f"[red]{exc.message}[/]")
+            raise typer.Exit(1) from exc
+        payment = detail.payment
+        console.print(
+            f"[bold]{payment.id}[/] {payment.status}  {payment.plan}  "
+            f"{payment.customer_id}  {format_naira(payment.total_kobo)}"
+        )
+        attempts_table = Table("#", "provider", "reference", "outcome", "status", "why chosen")
+        for a in detail.attempts:
+            attempts_table.add_row(
+                str(a.number),
+                a.provider,
+                a.provider_reference,
+                a.outcome,
+                a.provider_status or "",
+                a.route_reason,
             )
-            attempts_table = Table("#", "provider", "reference", "outcome", "status", "why chosen")
-            for a in attempts:
-                attempts_table.add_row(
-                    str(a.number),
-                    a.provider,
-                    a.provider_reference,
-                    a.outcome,
-                    a.provider_status or "",
-                    a.route_reason,
-                )
-            console.print(attempts_table)
-            events_table = Table("at", "from", "to", "reason", "actor")
-            for e in events:
-                events_table.add_row(
-                    e.at.isoformat(timespec="seconds"),
-                    e.from_status or "",
-                    e.to_status,
-                    e.reason,
-                    e.actor,
-                )
-            console.print(events_table)
-        finally:
-            await state.aclose()
+        console.print(attempts_table)
+        events_table = Table("at", "from", "to", "reason", "actor")
+        for e in detail.events:
+            events_table.add_row(
+                e.at.isoformat(timespec="seconds"),
+                e.from_status or "",
+                e.to_status,
+                e.reason,
+                e.actor,
+            )
+        console.print(events_table)
 
-    asyncio.run(main())
+    runtime.run_with_state(console, main)
 
 
 @payments_app.command("resolve")
@@ -335,17 +280,12 @@ def payments_resolve(
     """Resolve a needs_review payment with the evidence you checked."""
     from billpay.payments.review import resolve
 
-    state = _state()
+    async def main(state: AppState) -> None:
+        async with state.unit_of_work() as session:
+            status = await resolve(session, payment_id, outcome, reason, operator)
+        console.print(f"payment {payment_id} is now {status}")
 
-    async def main() -> None:
-        try:
-            async with state.unit_of_work() as session:
-                status = await resolve(session, payment_id, outcome, reason, operator)
-            console.print(f"payment {payment_id} is now {status}")
-        finally:
-            await state.aclose()
-
-    asyncio.run(main())
+    runtime.run_with_state(console, main)
 
 
 @app.command()
@@ -353,20 +293,15 @@ def reconcile() -> None:
     """Prove the ledger: balanced, stored balances match entries, clearing accounts drain."""
     from billpay.ledger.reconcile import reconcile as run_reconcile
 
-    state = _state()
+    async def main(state: AppState) -> None:
+        async with state.unit_of_work() as session:
+            report = await run_reconcile(session)
+        for line in report.lines():
+            console.print(line)
+        if not report.ok:
+            raise typer.Exit(1)
 
-    async def main() -> None:
-        try:
-            async with state.unit_of_work() as session:
-                report = await run_reconcile(session)
-            for line in report.lines():
-                console.print(line)
-            if not report.ok:
-                raise typer.Exit(1)
-        finally:
-            await state.aclose()
-
-    asyncio.run(main())
+    runtime.run_with_state(console, main)
 
 
 webhooks_app = typer.Typer(help="The outbox: client webhooks and payer notifications.")
@@ -381,59 +316,52 @@ def webhooks_list(
     limit: Annotated[int, typer.Option()] = 20,
 ) -> None:
     """Recent deliveries (all clients), newest first, with their tries."""
-    state = _state()
 
-    async def main() -> None:
-        try:
-            async with state.unit_of_work() as session:
-                page = await outbox.list_deliveries(
-                    session,
-                    client_id=None,
-                    channel=channel,
-                    payment_id=payment_id,
-                    status=status,
-                    limit=limit,
-                )
-            table = Table("id", "event", "type", "payment", "status", "tries", "last", "next try")
-            for message in page.messages:
-                tries = page.attempts[message.id]
-                last = tries[-1] if tries else None
-                table.add_row(
-                    str(message.id),
-                    f"evt_{message.event_id}",
-                    message.event_type,
-                    str(message.payment_id),
-                    message.status,
-                    str(len(tries)),
-                    (last.error or str(last.status_code)) if last else "",
-                    message.next_attempt_at.isoformat(timespec="seconds")
-                    if message.next_attempt_at
-                    else "",
-                )
-            console.print(table)
-        finally:
-            await state.aclose()
+    async def main(state: AppState) -> None:
+        async with state.unit_of_work() as session:
+            page = await outbox.list_deliveries(
+                session,
+                client_id=None,
+                channel=channel,
+                payment_id=payment_id,
+                status=status,
+                limit=limit,
+            )
+        table = Table("id", "event", "type", "payment", "status", "tries", "last", "next try")
+        for message in page.messages:
+            tries = page.attempts[message.id]
+            last = tries[-1] if tries else None
+            table.add_row(
+                str(message.id),
+                f"evt_{message.event_id}",
+                message.event_type,
+                str(message.payment_id),
+                message.status,
+                str(len(tries)),
+                (last.error or str(last.status_code)) if last else "",
+                message.next_attempt_at.isoformat(timespec="seconds")
+                if message.next_attempt_at
+                else "",
+            )
+        console.print(table)
 
-    asyncio.run(main())
+    runtime.run_with_state(console, main)
 
 
 @webhooks_app.command("replay")
 def webhooks_replay(delivery_id: int) -> None:
     """Send a delivery again: the same event id and body, with a fresh signature."""
-    state = _state()
 
-    async def main() -> None:
+    async def main(state: AppState) -> None:
         try:
             async with state.unit_of_work() as session:
                 message, _ = await outbox.replay(session, delivery_id)
-            console.print(f"{message.channel} {message.id} (evt_{message.event_id}) is queued")
         except ApiError as exc:
             console.print(f"[red]{exc.message}[/]")
             raise typer.Exit(1) from exc
-        finally:
-            await state.aclose()
+        console.print(f"{message.channel} {message.id} (evt_{message.event_id}) is queued")
 
-    asyncio.run(main())
+    runtime.run_with_state(console, main)
 
 
 @app.command()
@@ -447,22 +375,17 @@ def stats(
     from billpay.ops import service as ops
     from billpay.ops.console import print_stats
 
-    state = _state()
+    async def main(state: AppState) -> None:
+        async with state.unit_of_work() as session:
+            report = await ops.report(
+                session,
+                timedelta(hours=window_hours),
+                timedelta(minutes=health_minutes),
+                [name.value for name in state.providers],
+            )
+        print_stats(console, report)
 
-    async def main() -> None:
-        try:
-            async with state.unit_of_work() as session:
-                report = await ops.report(
-                    session,
-                    timedelta(hours=window_hours),
-                    timedelta(minutes=health_minutes),
-                    [name.value for name in state.providers],
-                )
-            print_stats(console, report)
-        finally:
-            await state.aclose()
-
-    asyncio.run(main())
+    runtime.run_with_state(console, main)
 
 
 @app.command()
@@ -477,15 +400,11 @@ def watch(
     """Run the Stellar deposit watcher (one per system account; others wait on a lock)."""
     from billpay.funding.stellar.watcher import run_watcher
 
-    state = _state(sandbox_url)
-
-    async def main() -> None:
-        try:
-            await run_watcher(state, asyncio.Event(), start_cursor=start)
-        finally:
-            await state.aclose()
-
-    asyncio.run(main())
+    runtime.run_with_state(
+        console,
+        lambda state: run_watcher(state, asyncio.Event(), start_cursor=start),
+        sandbox_url,
+    )
 
 
 stellar_app = typer.Typer(help="cNGN on Stellar.")
@@ -499,21 +418,17 @@ def stellar_check(
     """The system account's on-chain cNGN balance against the ledger's view."""
     from billpay.funding.stellar.check import StellarNotConfiguredError, check_balance
 
-    state = _state(sandbox_url)
-
-    async def main() -> bool:
+    async def main(state: AppState) -> bool:
         try:
             result = await check_balance(state)
         except StellarNotConfiguredError as exc:
             console.print(f"[red]{exc}[/]")
             return False
-        finally:
-            await state.aclose()
         for line in result.lines():
             console.print(line)
         return result.ok
 
-    if not asyncio.run(main()):
+    if not runtime.run_with_state(console, main, sandbox_url):
         raise typer.Exit(1)
 
 

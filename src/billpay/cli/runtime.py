@@ -7,20 +7,23 @@ import os
 import signal
 import stat
 import threading
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
+from typing import TypeVar
 
 import uvicorn
 from rich.console import Console
 
 from billpay.app import create_app
+from billpay.bootstrap import build_state
 from billpay.catalog.service import SyncReport, sync
 from billpay.clients.service import create_client, find_by_name, top_up
-from billpay.config import Settings
+from billpay.config import Settings, get_settings
 from billpay.db.embedded import start_embedded_postgres
 from billpay.db.migrate import upgrade
-from billpay.funding.stellar.source import StellarConfig
+from billpay.funding.stellar.config import StellarConfig
 from billpay.funding.stellar.watcher import run_watcher
 from billpay.ledger.service import available_balance
 from billpay.logging import configure_logging
@@ -28,6 +31,8 @@ from billpay.sandbox.app import create_sandbox_app, sandbox_settings
 from billpay.sandbox.server import ThreadedServer
 from billpay.state import AppState
 from billpay.worker.runner import Worker
+
+T = TypeVar("T")
 
 DEMO_CLIENT = "demo"
 DEMO_BALANCE_KOBO = 100_000_000  # ₦1,000,000 to try things with
@@ -79,7 +84,7 @@ async def ensure_demo_client(state: AppState, data_dir: Path) -> DemoClient:
 async def sync_catalog(state: AppState) -> SyncReport:
     async with state.unit_of_work() as session:
         report = await sync(session, state.providers)
-    state.payments.forget_plans()
+    state.plans.forget()
     return report
 
 
@@ -124,3 +129,31 @@ def prepare(settings: Settings, console: Console) -> tuple[Settings, str]:
     url = database_url(settings, console)
     upgrade(url)
     return settings, url
+
+
+def run_with_state(
+    console: Console,
+    work: Callable[[AppState], Awaitable[T]],
+    sandbox_url: str | None = None,
+) -> T:
+    """A command's frame: settings from the environment (unconfigured providers pointed at the
+    simulators at ``sandbox_url``, if given), the database migrated, then ``run_in_state``."""
+    settings, url = prepare(get_settings(), console)
+    if sandbox_url:
+        settings = with_sandbox(settings, sandbox_url)
+    return run_in_state(settings, url, work)
+
+
+def run_in_state(
+    settings: Settings, database_url: str, work: Callable[[AppState], Awaitable[T]]
+) -> T:
+    """Build the process's state, run ``work`` with it to the end, and always close it."""
+    state = build_state(settings, database_url)
+
+    async def main() -> T:
+        try:
+            return await work(state)
+        finally:
+            await state.aclose()
+
+    return asyncio.run(main())

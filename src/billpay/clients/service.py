@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from billpay.ledger import service as ledger
 from billpay.models import Client
-from billpay.webhooks.signing import new_secret
+from billpay.outbox.signing import new_secret
 
 API_KEY_PREFIX = "bp_"
 

@@ -1,6 +1,6 @@
 """``/dashboard``: the operator's pages. Parse, delegate to ``billpay.ops`` and the payments
-review, render. Every page but the login needs the operator session; every form post a CSRF
-token. No JavaScript."""
+service and review, render. Every page but the login needs the operator session; every form
+post a CSRF token. No JavaScript."""
 
 from __future__ import annotations
 
@@ -23,13 +23,13 @@ from billpay.dashboard.forms import read_form
 from billpay.dashboard.session import COOKIE, SESSION_SECONDS, Operator
 from billpay.dashboard.views import render
 from billpay.deps import State
-from billpay.errors import ApiError, NotFound, Unprocessable
+from billpay.errors import ApiError, CsrfFailed, InvalidFilter, ReasonTooLong, Unprocessable
 from billpay.ops import service
 from billpay.ops.auth import OperatorSettings, configured_token, token_matches
-from billpay.ops.repository import PaymentFilters
-from billpay.payments import repository as payments_repo
-from billpay.payments.lifecycle import StaleTransition, Status
+from billpay.payments.lifecycle import StaleTransition
 from billpay.payments.review import resolve
+from billpay.payments.service import operator_detail
+from billpay.payments.status import Status
 from billpay.providers.base import BillType, ProviderName
 
 HOME = "/dashboard"
@@ -104,10 +104,8 @@ async def _checked_form(request: Request, settings: OperatorSettings) -> dict[st
     token = configured_token(settings)
     cookie = request.cookies.get(COOKIE, "")
     if token is None or not session.csrf_ok(token, cookie, form.get("csrf", "")):
-        raise ApiError(
-            "the form expired or did not come from this dashboard: reload and try again",
-            code="csrf_failed",
-            status_code=403,
+        raise CsrfFailed(
+            "the form expired or did not come from this dashboard: reload and try again"
         )
     return form
 
@@ -253,7 +251,7 @@ def _choice(value: str, kind: type[E], field: str) -> E | None:
     try:
         return kind(value)
     except ValueError as exc:
-        raise Unprocessable(f"{field}: not a known value", code="invalid_filter") from exc
+        raise InvalidFilter(f"{field}: not a known value") from exc
 
 
 @router.get("/payments")
@@ -273,7 +271,7 @@ async def payments(
         "bill_type": _choice(bill_type, BillType, "bill_type"),
         "provider": _choice(provider, ProviderName, "provider"),
     }
-    filters = PaymentFilters(
+    filters = service.PaymentFilters(
         **{key: value.value if value else None for key, value in chosen.items()},
         biller=biller.strip() or None,
         search=q.strip() or None,
@@ -316,23 +314,19 @@ async def _detail(
     status_code: int = 200,
 ) -> Response:
     async with state.unit_of_work() as db:
-        payment = await payments_repo.get(db, payment_id)
-        if payment is None:
-            raise NotFound(f"no payment {payment_id}")
-        attempts = await payments_repo.attempts_of(db, payment_id)
-        events = await payments_repo.events_of(db, payment_id)
+        detail = await operator_detail(db, payment_id)
     return render(
         "payment.html",
         status_code=status_code,
         operator=operator,
         nav="payments",
         home=HOME,
-        payment=payment,
-        attempts=attempts,
-        events=events,
+        payment=detail.payment,
+        attempts=detail.attempts,
+        events=detail.events,
         notice=notice,
         error=error,
-        in_review=payment.status == Status.NEEDS_REVIEW.value,
+        in_review=detail.payment.status == Status.NEEDS_REVIEW.value,
     )
 
 
@@ -361,7 +355,7 @@ async def resolve_payment(
     try:
         reason = form.get("reason", "").strip()
         if len(reason) > MAX_REASON:
-            raise Unprocessable(f"reason: at most {MAX_REASON} characters", code="reason_too_long")
+            raise ReasonTooLong(f"reason: at most {MAX_REASON} characters")
         async with state.unit_of_work() as db:
             status = await resolve(db, payment_id, form.get("outcome", ""), reason, operator.name)
     except (Unprocessable, StaleTransition) as exc:

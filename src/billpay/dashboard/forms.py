@@ -6,7 +6,7 @@ from urllib.parse import parse_qsl
 
 from fastapi import Request
 
-from billpay.errors import ApiError, Unprocessable
+from billpay.errors import BadForm, FormTooLarge
 
 MAX_FORM_BYTES = 16 * 1024
 MAX_FIELDS = 20
@@ -19,13 +19,13 @@ async def read_form(request: Request) -> dict[str, str]:
         return {}
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != "application/x-www-form-urlencoded":
-        raise Unprocessable("send the form as application/x-www-form-urlencoded", code="bad_form")
+        raise BadForm("send the form as application/x-www-form-urlencoded")
     try:
         fields = parse_qsl(
             body.decode(), keep_blank_values=True, strict_parsing=False, max_num_fields=MAX_FIELDS
         )
     except (UnicodeDecodeError, ValueError) as exc:
-        raise Unprocessable("the form could not be read", code="bad_form") from exc
+        raise BadForm("the form could not be read") from exc
     return dict(fields)
 
 
@@ -35,5 +35,5 @@ async def _bounded_body(request: Request) -> bytes:
     async for chunk in request.stream():
         body += chunk
         if len(body) > MAX_FORM_BYTES:
-            raise ApiError("the form is too large", code="form_too_large", status_code=413)
+            raise FormTooLarge("the form is too large")
     return bytes(body)

@@ -35,8 +35,3 @@ def upgrade(url: str, revision: str = "heads") -> None:
     thread.join()
     if errors:
         raise errors[0]
-
-
-def autogenerate(url: str, message: str) -> None:
-    """Developer helper: write a new revision from the models' difference with ``url``."""
-    command.revision(alembic_config(url), message=message, autogenerate=True)

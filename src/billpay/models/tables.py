@@ -11,11 +11,7 @@ from typing import cast
 from sqlalchemy import Table
 
 from billpay.models.attempt import PaymentAttempt
-from billpay.models.event import PaymentEvent
-from billpay.models.ledger import LedgerEntry
 from billpay.models.payment import Payment
 
 PAYMENTS = cast(Table, Payment.__table__)
 ATTEMPTS = cast(Table, PaymentAttempt.__table__)
-EVENTS = cast(Table, PaymentEvent.__table__)
-ENTRIES = cast(Table, LedgerEntry.__table__)

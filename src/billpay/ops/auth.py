@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import Depends
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from billpay.errors import Unauthorized
+from billpay.errors import InvalidOperatorToken, OperatorAccessDisabled, Unauthorized
 from billpay.ops.settings import ADMIN_TOKEN_ENV, OpsSettings, get_ops_settings
 
 _bearer = HTTPBearer(
@@ -37,13 +37,11 @@ def require_operator(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> None:
     if configured_token(settings) is None:
-        raise Unauthorized(
-            f"operator access is disabled: set {ADMIN_TOKEN_ENV}", code="operator_access_disabled"
-        )
+        raise OperatorAccessDisabled(f"operator access is disabled: set {ADMIN_TOKEN_ENV}")
     if credentials is None or not credentials.credentials:
         raise Unauthorized("send the operator token as 'Authorization: Bearer <token>'")
     if not token_matches(settings, credentials.credentials):
-        raise Unauthorized("the operator token is not valid", code="invalid_operator_token")
+        raise InvalidOperatorToken("the operator token is not valid")
 
 
 OperatorSettings = Annotated[OpsSettings, Depends(get_ops_settings)]

@@ -8,25 +8,33 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 
 from billpay.deps import State
+from billpay.errors import OPERATOR_TOKEN_ERRORS, ValidationFailed, error_responses
 from billpay.ops import service
 from billpay.ops.auth import require_operator
 from billpay.ops.schemas import OpsStats, ProvidersReport, ReconcileOut, StuckReport
 
-router = APIRouter(prefix="/v1/ops", tags=["ops"], dependencies=[Depends(require_operator)])
+router = APIRouter(
+    prefix="/v1/ops",
+    tags=["ops"],
+    dependencies=[Depends(require_operator)],
+    responses=error_responses(*OPERATOR_TOKEN_ERRORS),
+)
 
 WindowHours = Annotated[
     float, Query(gt=0, le=24 * 90, description="Look back this many hours (by creation)")
 ]
 
 
-@router.get("/stats", response_model=OpsStats)
+@router.get("/stats", response_model=OpsStats, responses=error_responses(ValidationFailed))
 async def get_stats(state: State, window_hours: WindowHours = 24) -> OpsStats:
     """Payments by status, success rate by bill type, provider performance."""
     async with state.unit_of_work() as session:
         return await service.stats(session, timedelta(hours=window_hours))
 
 
-@router.get("/providers", response_model=ProvidersReport)
+@router.get(
+    "/providers", response_model=ProvidersReport, responses=error_responses(ValidationFailed)
+)
 async def get_providers(
     state: State,
     window_hours: WindowHours = 24,
@@ -44,7 +52,7 @@ async def get_providers(
         )
 
 
-@router.get("/stuck", response_model=StuckReport)
+@router.get("/stuck", response_model=StuckReport, responses=error_responses(ValidationFailed))
 async def get_stuck(
     state: State,
     processing_minutes: Annotated[float, Query(ge=0, le=24 * 60 * 30)] = 15,

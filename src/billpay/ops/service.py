@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from billpay.ledger.reconcile import reconcile
 from billpay.models import Payment
 from billpay.ops import repository as repo
+from billpay.ops.repository import PaymentFilters as PaymentFilters  # re-exported for views
 from billpay.ops.schemas import (
     AccountAmount,
     AccountMismatch,
@@ -28,8 +29,10 @@ from billpay.ops.schemas import (
     StuckReport,
     UndrainedPayment,
 )
-from billpay.payments.lifecycle import HOLDING_FUNDS, Status
-from billpay.payments.service import decode_cursor, encode_cursor
+from billpay.payments.attempts import repository as attempts_repo
+from billpay.payments.attempts.outcome import AttemptOutcome
+from billpay.payments.service import PaymentsPage, decode_cursor, paginate
+from billpay.payments.status import HOLDING_FUNDS, Status
 from billpay.routing.breaker import DEFAULT_BREAKER_POLICY
 
 NOT_DELIVERED = frozenset({Status.REFUNDING, Status.REFUNDED, Status.FAILED})
@@ -42,8 +45,8 @@ FAILING_RATE = DEFAULT_BREAKER_POLICY.failure_rate
 DEGRADED_RATE = 0.2
 FAILING_MIN_SAMPLES = 5
 
-BAD_OUTCOMES = frozenset({"failed", "unknown"})
-IN_FLIGHT_OUTCOMES = frozenset({"in_flight", "not_sent"})
+BAD_OUTCOMES = frozenset({AttemptOutcome.FAILED, AttemptOutcome.UNKNOWN})
+IN_FLIGHT_OUTCOMES = frozenset({AttemptOutcome.IN_FLIGHT, AttemptOutcome.NOT_SENT})
 
 
 @dataclass(frozen=True)
@@ -104,8 +107,8 @@ def _bill_type(bill_type: str, counts: Counter[str]) -> BillTypeStats:
 
 
 async def performance(session: AsyncSession, since: datetime) -> list[ProviderPerformance]:
-    counts = _by_provider(await repo.attempt_outcome_counts(session, since))
-    latencies = await repo.latency_percentiles(session, since)
+    counts = _by_provider(await attempts_repo.outcome_counts(session, since))
+    latencies = await attempts_repo.latency_percentiles(session, since)
     return [
         _performance(provider, counts[provider], latencies.get(provider, (None, None)))
         for provider in sorted(counts)
@@ -122,7 +125,9 @@ def _by_provider(rows: Iterable[tuple[str, str, int]]) -> dict[str, Counter[str]
 def _performance(
     provider: str, counts: Counter[str], latency: tuple[float | None, float | None]
 ) -> ProviderPerformance:
-    succeeded, failed, unknown = counts["succeeded"], counts["failed"], counts["unknown"]
+    succeeded = counts[AttemptOutcome.SUCCEEDED]
+    failed = counts[AttemptOutcome.FAILED]
+    unknown = counts[AttemptOutcome.UNKNOWN]
     return ProviderPerformance(
         provider=provider,
         attempts=sum(counts.values()),
@@ -155,8 +160,8 @@ async def providers(
 async def health(
     session: AsyncSession, since: datetime, configured: Collection[str]
 ) -> list[ProviderHealth]:
-    counts = _by_provider(await repo.attempt_outcome_counts(session, since, by_activity=True))
-    activity = await repo.provider_activity(session, since)
+    counts = _by_provider(await attempts_repo.outcome_counts(session, since, by_activity=True))
+    activity = await attempts_repo.provider_activity(session, since)
     names = sorted(set(configured) | set(counts))
     return [
         _health(name, counts[name], activity.get(name, (None, None)), name in configured)
@@ -300,17 +305,10 @@ async def report(
 # --- payments list (dashboard) ---------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class PaymentsPage:
-    payments: list[Payment]
-    next_cursor: str | None
-
-
 async def payments_page(
-    session: AsyncSession, filters: repo.PaymentFilters, *, limit: int, cursor: str | None
+    session: AsyncSession, filters: PaymentFilters, *, limit: int, cursor: str | None
 ) -> PaymentsPage:
     """All clients' payments, newest first; ``cursor`` as the payments API encodes it."""
     after = decode_cursor(cursor) if cursor else None
     rows = await repo.search_payments(session, filters, limit=limit + 1, after=after)
-    page = rows[:limit]
-    return PaymentsPage(page, encode_cursor(page[-1]) if len(rows) > limit else None)
+    return paginate(rows, limit)

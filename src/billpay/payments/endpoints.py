@@ -6,14 +6,25 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from billpay.deps import CurrentClient, State
+from billpay.errors import (
+    API_KEY_ERRORS,
+    PAYMENT_ERRORS,
+    InvalidCursor,
+    NotFound,
+    ValidationFailed,
+    error_responses,
+)
 from billpay.models import Payment
-from billpay.payments import repository as repo
-from billpay.payments.lifecycle import Status
 from billpay.payments.schemas import CreatePayment, PaymentEventOut, PaymentList, PaymentOut
-from billpay.payments.service import decode_cursor, encode_cursor
+from billpay.payments.service import (
+    PaymentDetail,
+    client_detail,
+    client_detail_by_reference,
+    list_page,
+)
+from billpay.payments.status import Status
 from billpay.providers.base import BillType
 
 router = APIRouter(prefix="/v1/payments", tags=["payments"])
@@ -29,7 +40,10 @@ def to_out(payment: Payment, events: list[PaymentEventOut] | None = None) -> Pay
     "",
     status_code=201,
     response_model=PaymentOut,
-    responses={200: {"description": "Replay of an earlier identical request"}},
+    responses={
+        200: {"description": "Replay of an earlier identical request"},
+        **error_responses(*API_KEY_ERRORS, ValidationFailed, *PAYMENT_ERRORS),
+    },
 )
 async def create_payment(
     body: CreatePayment, response: Response, client: CurrentClient, state: State
@@ -42,7 +56,11 @@ async def create_payment(
     return to_out(payment)
 
 
-@router.get("", response_model=PaymentList)
+@router.get(
+    "",
+    response_model=PaymentList,
+    responses=error_responses(*API_KEY_ERRORS, ValidationFailed, InvalidCursor),
+)
 async def list_payments(
     client: CurrentClient,
     state: State,
@@ -52,41 +70,44 @@ async def list_payments(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> PaymentList:
-    after = decode_cursor(cursor) if cursor else None
     async with state.unit_of_work() as session:
-        payments = await repo.list_for_client(
+        page = await list_page(
             session,
             client.id,
-            limit=limit + 1,
-            after=after,
+            limit=limit,
+            cursor=cursor,
             status=status.value if status else None,
             bill_type=bill_type.value if bill_type else None,
             biller=biller,
         )
-    page = payments[:limit]
-    next_cursor = encode_cursor(page[-1]) if len(payments) > limit else None
-    return PaymentList(data=[to_out(p) for p in page], next_cursor=next_cursor)
+    return PaymentList(data=[to_out(p) for p in page.payments], next_cursor=page.next_cursor)
 
 
-@router.get("/by-reference/{request_reference}", response_model=PaymentOut)
+@router.get(
+    "/by-reference/{request_reference}",
+    response_model=PaymentOut,
+    responses=error_responses(*API_KEY_ERRORS, NotFound, ValidationFailed),
+)
 async def get_payment_by_reference(
     request_reference: str, client: CurrentClient, state: State
 ) -> PaymentOut:
     async with state.unit_of_work() as session:
-        payment = await state.payments.get_by_reference(session, client, request_reference)
-        return await _with_events(session, payment)
+        detail = await client_detail_by_reference(session, client, request_reference)
+    return _detail_out(detail)
 
 
-@router.get("/{payment_id}", response_model=PaymentOut)
+@router.get(
+    "/{payment_id}",
+    response_model=PaymentOut,
+    responses=error_responses(*API_KEY_ERRORS, NotFound, ValidationFailed),
+)
 async def get_payment(payment_id: uuid.UUID, client: CurrentClient, state: State) -> PaymentOut:
     async with state.unit_of_work() as session:
-        payment = await state.payments.get(session, client, payment_id)
-        return await _with_events(session, payment)
+        detail = await client_detail(session, client, payment_id)
+    return _detail_out(detail)
 
 
-async def _with_events(session: AsyncSession, payment: Payment) -> PaymentOut:
-    events = [
-        PaymentEventOut.model_validate(event, from_attributes=True)
-        for event in await repo.events_of(session, payment.id)
-    ]
-    return to_out(payment, events)
+def _detail_out(detail: PaymentDetail) -> PaymentOut:
+    """The payment with its status changes (its attempts stay internal)."""
+    events = [PaymentEventOut.model_validate(e, from_attributes=True) for e in detail.events]
+    return to_out(detail.payment, events)

@@ -6,10 +6,16 @@ import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from billpay.errors import NotFound, Unprocessable
+from billpay.errors import (
+    InvalidOutcome,
+    NeverSentToProvider,
+    NotFound,
+    NotInReview,
+    ReasonRequired,
+)
 from billpay.payments import repository as repo
 from billpay.payments import settlement
-from billpay.payments.lifecycle import Status
+from billpay.payments.status import Status
 
 
 async def resolve(
@@ -19,13 +25,13 @@ async def resolve(
     if payment is None:
         raise NotFound(f"no payment {payment_id}")
     if payment.status != Status.NEEDS_REVIEW.value:
-        raise Unprocessable(f"payment is {payment.status}, not needs_review", code="not_in_review")
+        raise NotInReview(f"payment is {payment.status}, not needs_review")
     if not reason.strip():
-        raise Unprocessable("reason: say what you verified", code="reason_required")
+        raise ReasonRequired("reason: say what you verified")
     actor = f"operator:{operator}"
     if outcome == "paid":
         if payment.provider is None:
-            raise Unprocessable("payment was never sent to a provider", code="no_provider")
+            raise NeverSentToProvider("payment was never sent to a provider")
         await settlement.mark_paid(
             session,
             payment,
@@ -42,7 +48,7 @@ async def resolve(
             session, payment, from_status=Status.NEEDS_REVIEW, reason=reason, actor=actor
         )
     else:
-        raise Unprocessable("outcome: 'paid' or 'refund'", code="invalid_outcome")
+        raise InvalidOutcome("outcome: 'paid' or 'refund'")
     refreshed = await repo.get(session, payment_id)
     assert refreshed is not None
     return refreshed.status

@@ -6,24 +6,38 @@ import base64
 import secrets
 import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from billpay.catalog import repository as catalog_repo
-from billpay.catalog.cache import TTLCache
-from billpay.catalog.normalize import NormalizedPlan
-from billpay.catalog.service import plan_from_row
+from billpay.catalog.plan import NormalizedPlan
+from billpay.catalog.plans import PlanBook
 from billpay.clients.service import AuthenticatedClient
 from billpay.config import Settings
 from billpay.customers.identifiers import InvalidIdentifier, check_customer_for, normalize_phone
-from billpay.errors import Conflict, NotFound, PaymentRequired, ServiceUnavailable, Unprocessable
+from billpay.errors import (
+    AmountMismatch,
+    AmountOutOfRange,
+    AmountRequired,
+    IdempotencyConflict,
+    InvalidCursor,
+    InvalidCustomer,
+    NoProvider,
+    NotFound,
+    PhoneRequired,
+    PlanBillerMismatch,
+    ProviderUnavailable,
+    identifier_error,
+)
 from billpay.funding.base import FundingSource
-from billpay.ledger import service as ledger
-from billpay.models import Payment
+from billpay.funding.registry import FundingRegistry
+from billpay.models import Payment, PaymentAttempt, PaymentEvent
 from billpay.payments import repository as repo
-from billpay.payments.lifecycle import Status, record_event
-from billpay.payments.schemas import CreatePayment, FundingMethod
+from billpay.payments.attempts import repository as attempts_repo
+from billpay.payments.lifecycle import record_event
+from billpay.payments.schemas import CreatePayment
+from billpay.payments.status import Status
 from billpay.providers.base import (
     BillProvider,
     BillType,
@@ -46,42 +60,13 @@ class PaymentService:
         self,
         settings: Settings,
         providers: Mapping[ProviderName, BillProvider],
-        funding: Mapping[FundingMethod, FundingSource] | None = None,
+        plans: PlanBook,
+        funding: FundingRegistry,
     ) -> None:
         self.settings = settings
         self.providers = providers
-        # Plans change only when the catalog syncs; a minute's staleness is harmless.
-        self.active_plans: TTLCache[str, NormalizedPlan | None] = TTLCache(ttl_seconds=60.0)
-        self.any_plans: TTLCache[str, NormalizedPlan | None] = TTLCache(ttl_seconds=60.0)
-        self.funding: Mapping[FundingMethod, FundingSource] = funding or {}
-
-    async def plan(self, session: AsyncSession, slug: str) -> NormalizedPlan:
-        async def load() -> NormalizedPlan | None:
-            row = await catalog_repo.get_active(session, slug)
-            return plan_from_row(row) if row else None
-
-        plan = await self.active_plans.get_or_load(slug, load)
-        if plan is None:
-            raise Unprocessable(
-                f"plan: no active plan named {slug!r}; list plans at /v1/billers/{{biller}}/plans",
-                code="unknown_plan",
-                details={"field": "plan"},
-            )
-        return plan
-
-    def forget_plans(self) -> None:
-        """After a catalog sync: serve the new plans at once."""
-        self.active_plans.clear()
-        self.any_plans.clear()
-
-    async def plan_or_none(self, session: AsyncSession, slug: str) -> NormalizedPlan | None:
-        """A payment's plan even if since deactivated: its provider codes are still needed."""
-
-        async def load() -> NormalizedPlan | None:
-            row = await catalog_repo.get_any(session, slug)
-            return plan_from_row(row) if row else None
-
-        return await self.any_plans.get_or_load(slug, load)
+        self.plans = plans
+        self.funding = funding
 
     async def create(
         self, session: AsyncSession, client: AuthenticatedClient, body: CreatePayment
@@ -92,12 +77,11 @@ class PaymentService:
             existing = await repo.get_by_reference(session, client.id, body.request_reference)
             assert existing is not None  # payments are never deleted
             return _replay(existing, fingerprint), False
-        source = self._funding_source(body.funding_method)
-        plan = await self.plan(session, body.plan)
+        source = self.funding.get(body.funding_method)
+        plan = await self.plans.active(session, body.plan)
         if body.biller is not None and body.biller != plan.biller:
-            raise Unprocessable(
+            raise PlanBillerMismatch(
                 f"plan: {plan.slug} belongs to biller {plan.biller!r}, not {body.biller!r}",
-                code="plan_biller_mismatch",
                 details={"field": "plan"},
             )
         customer_id = _checked_customer(plan.bill_type, body.customer_id, plan.biller)
@@ -130,8 +114,10 @@ class PaymentService:
                 "fee_kobo": fee_kobo,
                 "total_kobo": amount_kobo + fee_kobo,
                 "funding_method": body.funding_method.value,
-                "status": (Status.PENDING if source is None else Status.AWAITING_FUNDS).value,
-                "next_run_at": now if source is None else None,
+                "status": (
+                    Status.PENDING if source.funded_at_create else Status.AWAITING_FUNDS
+                ).value,
+                "next_run_at": now if source.funded_at_create else None,
                 "deadline_at": now + timedelta(seconds=self.settings.payment_deadline_seconds),
             },
         )
@@ -139,51 +125,30 @@ class PaymentService:
             winner = await repo.get_by_reference(session, client.id, body.request_reference)
             assert winner is not None
             return _replay(winner, fingerprint), False
-        if source is None:
-            await self._reserve_balance(session, client, payment_id, amount_kobo + fee_kobo)
+        if source.funded_at_create:
+            await self._start_funded(session, source, inserted)
             return inserted, True
         payment = await repo.get(session, payment_id)
         assert payment is not None
         await self._open_funding(session, source, payment)
         return payment, True
 
-    def _funding_source(self, method: FundingMethod) -> FundingSource | None:
-        """None for the built-in balance; the configured source for payer-funded methods."""
-        if method is FundingMethod.BALANCE:
-            return None
-        source = self.funding.get(method)
-        if source is None:
-            raise Unprocessable(
-                f"funding_method: {method.value!r} is not configured on this server",
-                code="funding_method_unavailable",
-                details={"field": "funding_method"},
-            )
-        return source
-
-    async def _reserve_balance(
-        self,
-        session: AsyncSession,
-        client: AuthenticatedClient,
-        payment_id: uuid.UUID,
-        total_kobo: int,
+    async def _start_funded(
+        self, session: AsyncSession, source: FundingSource, payment: Payment
     ) -> None:
         await record_event(
-            session, payment_id, None, Status.PENDING, "created; balance reserved", "api"
+            session, payment.id, None, Status.PENDING, f"created; {source.method} reserved", "api"
         )
         await repo.wake_workers(session)
-        try:
-            # Last: the merchant's balance row stays locked only until the commit.
-            await ledger.reserve(session, client.id, payment_id, total_kobo)
-        except ledger.InsufficientBalance as exc:
-            raise PaymentRequired(
-                f"balance does not cover amount + fee ({total_kobo} kobo)",
-                details={"needed_kobo": exc.needed_kobo},
-            ) from exc
+        # Last: what the source locks to hold the money (the merchant's balance row) stays
+        # locked only until the commit.
+        await source.instructions(session, payment)
 
     async def _open_funding(
         self, session: AsyncSession, source: FundingSource, payment: Payment
     ) -> None:
-        opened = await source.open(session, payment)
+        opened = await source.instructions(session, payment)
+        assert opened is not None  # a source that is not funded at create instructs the payer
         await repo.set_fields(
             session,
             payment.id,
@@ -209,24 +174,21 @@ class PaymentService:
     def _checked_amount(self, plan: NormalizedPlan, amount_kobo: int | None) -> int:
         if plan.price_kobo is not None:
             if amount_kobo is not None and amount_kobo != plan.price_kobo:
-                raise Unprocessable(
+                raise AmountMismatch(
                     f"amount_kobo: plan {plan.slug} costs exactly {plan.price_kobo} kobo",
-                    code="amount_mismatch",
                     details={"field": "amount_kobo", "price_kobo": plan.price_kobo},
                 )
             return plan.price_kobo
         if amount_kobo is None:
-            raise Unprocessable(
+            raise AmountRequired(
                 f"amount_kobo: required for plan {plan.slug}",
-                code="amount_required",
                 details={"field": "amount_kobo"},
             )
         low = plan.min_kobo or 1
         high = min(plan.max_kobo or self.settings.max_payment_kobo, self.settings.max_payment_kobo)
         if not low <= amount_kobo <= high:
-            raise Unprocessable(
+            raise AmountOutOfRange(
                 f"amount_kobo: must be between {low} and {high} kobo for plan {plan.slug}",
-                code="amount_out_of_range",
                 details={"field": "amount_kobo", "min_kobo": low, "max_kobo": high},
             )
         return amount_kobo
@@ -247,46 +209,26 @@ class PaymentService:
             if result.status is ValidationStatus.VALID:
                 return result.customer_name
             if result.status is ValidationStatus.INVALID:
-                raise Unprocessable(
+                raise InvalidCustomer(
                     f"customer_id: {plan.biller_name} does not recognise this "
                     f"{_identifier_name(plan.bill_type)}"
                     + (f" ({result.message})" if result.message else ""),
-                    code="invalid_customer",
                     details={"field": "customer_id"},
                 )
             outage = True
         if outage:
-            raise ServiceUnavailable(
+            raise ProviderUnavailable(
                 "customer_id: could not verify the customer right now; retry shortly",
                 details={"field": "customer_id", "retryable": True},
             )
-        raise ServiceUnavailable(
-            f"plan: no configured provider sells {plan.slug}", code="no_provider"
-        )
-
-    async def get(
-        self, session: AsyncSession, client: AuthenticatedClient, payment_id: uuid.UUID
-    ) -> Payment:
-        payment = await repo.get_for_client(session, client.id, payment_id)
-        if payment is None:
-            raise NotFound(f"no payment {payment_id}")
-        return payment
-
-    async def get_by_reference(
-        self, session: AsyncSession, client: AuthenticatedClient, request_reference: str
-    ) -> Payment:
-        payment = await repo.get_by_reference(session, client.id, request_reference)
-        if payment is None:
-            raise NotFound(f"no payment with request_reference {request_reference!r}")
-        return payment
+        raise NoProvider(f"plan: no configured provider sells {plan.slug}")
 
 
 def _replay(existing: Payment, fingerprint: str) -> Payment:
     if existing.request_fingerprint != fingerprint:
-        raise Conflict(
+        raise IdempotencyConflict(
             f"request_reference {existing.request_reference!r} was already used with a "
             "different body; use a new reference for a new payment",
-            code="idempotency_conflict",
             details={"field": "request_reference", "payment_id": str(existing.id)},
         )
     return existing
@@ -296,22 +238,21 @@ def _checked_customer(bill_type: BillType, customer_id: str, biller: str | None 
     try:
         return check_customer_for(bill_type, customer_id, biller)
     except InvalidIdentifier as exc:
-        raise Unprocessable(exc.message, code=exc.code, details={"field": exc.field}) from exc
+        raise identifier_error(exc.code, exc.message, exc.field) from exc
 
 
 def _payer_phone(bill_type: BillType, customer_id: str, phone: str | None) -> str:
     if phone is None and bill_type in (BillType.AIRTIME, BillType.DATA):
         return customer_id
     if phone is None:
-        raise Unprocessable(
+        raise PhoneRequired(
             "phone: the payer's phone number is required for this bill type",
-            code="phone_required",
             details={"field": "phone"},
         )
     try:
         return normalize_phone(phone, field="phone")
     except InvalidIdentifier as exc:
-        raise Unprocessable(exc.message, code=exc.code, details={"field": "phone"}) from exc
+        raise identifier_error(exc.code, exc.message, "phone") from exc
 
 
 def _identifier_name(bill_type: BillType) -> str:
@@ -332,8 +273,91 @@ def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
         created, payment_id = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
         return datetime.fromisoformat(created), uuid.UUID(payment_id)
     except (ValueError, UnicodeDecodeError) as exc:
-        raise Unprocessable(
+        raise InvalidCursor(
             "cursor: not a cursor returned by this API",
-            code="invalid_cursor",
             details={"field": "cursor"},
         ) from exc
+
+
+# --- reading payments ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PaymentDetail:
+    """A payment with its history: status changes oldest first, attempts by number."""
+
+    payment: Payment
+    events: list[PaymentEvent]
+    attempts: list[PaymentAttempt]
+
+
+async def client_detail(
+    session: AsyncSession, client: AuthenticatedClient, payment_id: uuid.UUID
+) -> PaymentDetail:
+    """The client's own payment (``GET /v1/payments/{id}``)."""
+    payment = await repo.get_for_client(session, client.id, payment_id)
+    if payment is None:
+        raise NotFound(f"no payment {payment_id}")
+    return await _detail_of(session, payment)
+
+
+async def client_detail_by_reference(
+    session: AsyncSession, client: AuthenticatedClient, request_reference: str
+) -> PaymentDetail:
+    """The client's own payment by its idempotency key (``GET /v1/payments/by-reference/…``)."""
+    payment = await repo.get_by_reference(session, client.id, request_reference)
+    if payment is None:
+        raise NotFound(f"no payment with request_reference {request_reference!r}")
+    return await _detail_of(session, payment)
+
+
+async def operator_detail(session: AsyncSession, payment_id: uuid.UUID) -> PaymentDetail:
+    """Any client's payment, for operators (the dashboard, ``billpay payments show``)."""
+    payment = await repo.get(session, payment_id)
+    if payment is None:
+        raise NotFound(f"no payment {payment_id}")
+    return await _detail_of(session, payment)
+
+
+async def _detail_of(session: AsyncSession, payment: Payment) -> PaymentDetail:
+    """The one assembly of a payment's history, whoever asks for it."""
+    return PaymentDetail(
+        payment,
+        await repo.events_of(session, payment.id),
+        await attempts_repo.of_payment(session, payment.id),
+    )
+
+
+@dataclass(frozen=True)
+class PaymentsPage:
+    payments: list[Payment]
+    next_cursor: str | None
+
+
+def paginate(rows: list[Payment], limit: int) -> PaymentsPage:
+    """``rows`` as read with ``limit + 1``: the extra row only says that a next page exists."""
+    page = rows[:limit]
+    return PaymentsPage(page, encode_cursor(page[-1]) if len(rows) > limit else None)
+
+
+async def list_page(
+    session: AsyncSession,
+    client_id: uuid.UUID | None,
+    *,
+    limit: int,
+    cursor: str | None = None,
+    status: str | None = None,
+    bill_type: str | None = None,
+    biller: str | None = None,
+) -> PaymentsPage:
+    """A client's payments (every client's for ``None``), newest first, from ``cursor`` on."""
+    rows = await repo.list_for_client(
+        session,
+        client_id,
+        limit=limit + 1,
+        after=decode_cursor(cursor) if cursor else None,
+        status=status,
+        bill_type=bill_type,
+        biller=biller,
+    )
+    return paginate(rows, limit)

@@ -13,12 +13,14 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from billpay.db import raw
+from billpay.funding.balance import source as balance
 from billpay.ledger import accounts
 from billpay.ledger import service as ledger
 from billpay.models import Payment
 from billpay.payments import repository as payments_repo
-from billpay.payments.lifecycle import Status, transition
+from billpay.payments.lifecycle import transition
 from billpay.payments.schemas import FundingMethod
+from billpay.payments.status import Status
 
 
 async def mark_paid(
@@ -57,8 +59,9 @@ async def refund(
 ) -> None:
     """Delivery definitively failed (or was reversed): return everything the payer paid.
 
-    A balance refund completes at once. A Stellar or Paystack refund stays ``refunding``
-    until that funding method's refunder has sent the money back (``refund_completed``).
+    A balance refund completes at once (``balance.release``). A Stellar or Paystack refund
+    stays ``refunding`` until that source's refunder job has sent the money back
+    (``refund_completed``).
     """
     await transition(
         session,
@@ -70,15 +73,7 @@ async def refund(
         fields={"failure_reason": reason[:500]},
     )
     if payment.funding_method == FundingMethod.BALANCE:
-        await ledger.release(session, payment.client_id, payment.id, payment.total_kobo)
-        await transition(
-            session,
-            payment.id,
-            Status.REFUNDING,
-            Status.REFUNDED,
-            reason=f"{payment.total_kobo} kobo returned to the balance",
-            actor=actor,
-        )
+        await balance.release(session, payment, actor=actor)
 
 
 async def reverse_delivery(

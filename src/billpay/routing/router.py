@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from billpay.catalog.normalize import ProviderMeta
+from billpay.catalog.plan import ProviderMeta
 from billpay.providers.base import Outcome, ProviderName
 from billpay.routing.breaker import BreakerState, CircuitBreaker
 

@@ -7,7 +7,8 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from billpay.models import Payment
-from billpay.payments.lifecycle import StaleTransition, Status, transition
+from billpay.payments.lifecycle import StaleTransition, transition
+from billpay.payments.status import Status
 from billpay.worker.metrics import OLDEST_UNRESOLVED_SECONDS, PAYMENTS_BY_STATUS, QUEUE_DEPTH
 
 log = structlog.get_logger(__name__)

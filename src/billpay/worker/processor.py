@@ -20,22 +20,16 @@ from typing import Any
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from billpay.catalog.normalize import NormalizedPlan, ProviderMeta
+from billpay.catalog.plan import NormalizedPlan
 from billpay.models import Payment, PaymentAttempt
 from billpay.payments import repository as payments_repo
 from billpay.payments import settlement
-from billpay.payments.lifecycle import StaleTransition, Status, transition
-from billpay.providers.base import (
-    BillProvider,
-    BillType,
-    MeterType,
-    Outcome,
-    ProviderName,
-    ProviderProduct,
-    SubscriptionType,
-    VendRequest,
-    VendResult,
-)
+from billpay.payments.attempts import repository as attempts_repo
+from billpay.payments.attempts.outcome import AWAITING_ANSWER, AttemptOutcome
+from billpay.payments.attempts.requests import vend_request, vend_request_for
+from billpay.payments.lifecycle import StaleTransition, transition
+from billpay.payments.status import Status
+from billpay.providers.base import BillProvider, Outcome, ProviderName, VendRequest, VendResult
 from billpay.routing.breaker import Permit
 from billpay.routing.router import RouteChoice
 from billpay.state import AppState
@@ -44,8 +38,6 @@ from billpay.worker.metrics import observe_provider_call
 
 log = structlog.get_logger(__name__)
 
-IN_FLIGHT = "in_flight"
-NOT_SENT = "not_sent"  # the request provably never left: safe to send again, same reference
 ACTOR = "worker"
 REFERENCE_DRAWS = 5
 
@@ -115,15 +107,17 @@ class Processor:
             if status not in (Status.PENDING, Status.PROCESSING):
                 await repo.release(session, payment.id, self.owner, None)
                 return None
-            plan = await self.state.payments.plan_or_none(session, payment.plan)
+            plan = await self.state.plans.any(session, payment.plan)
             if status is Status.PENDING:
                 # Attempts are created with the move to processing: a pending one has none.
                 return await self._start_attempt(session, payment, status, plan, tried=[])
-            attempt = await repo.latest_attempt(session, payment.id)
-            if attempt is not None and attempt.outcome in (IN_FLIGHT, Outcome.UNKNOWN.value):
+            attempt = await attempts_repo.latest(session, payment.id)
+            if attempt is not None and attempt.outcome in AWAITING_ANSWER:
                 return self._call_for(payment, attempt, plan, is_requery=True)
-            if attempt is not None and attempt.outcome == NOT_SENT:
-                await repo.update_attempt(session, attempt.id, {"outcome": IN_FLIGHT})
+            if attempt is not None and attempt.outcome == AttemptOutcome.NOT_SENT:
+                await attempts_repo.update(
+                    session, attempt.id, {"outcome": AttemptOutcome.IN_FLIGHT}
+                )
                 return self._call_for(payment, attempt, plan, is_requery=False)
             tried = await self._tried(session, payment.id)
             return await self._start_attempt(session, payment, status, plan, tried)
@@ -161,7 +155,7 @@ class Processor:
             )
         else:
             await payments_repo.set_fields(session, payment.id, fields)
-        request = _vend_request(payment, choice.meta, attempt.provider_reference)
+        request = vend_request(payment, choice.meta, attempt.provider_reference)
         return Call(payment, attempt, provider, request, False, route.permit)
 
     async def _insert_attempt(
@@ -182,11 +176,11 @@ class Processor:
                 provider=choice.provider.value,
                 provider_reference=provider.new_reference(datetime.now(UTC)),
                 route_reason=choice.reason,
-                outcome=IN_FLIGHT,
+                outcome=AttemptOutcome.IN_FLIGHT,
                 sends=0,
                 requeries=0,
             )
-            if await repo.insert_attempt(session, _columns(attempt)):
+            if await attempts_repo.insert(session, attempt):
                 return attempt
             log.warning("provider_reference_taken", provider=choice.provider.value)
         raise RuntimeError(f"no free {choice.provider.value} reference in {REFERENCE_DRAWS} draws")
@@ -209,13 +203,13 @@ class Processor:
         try:
             async with self.state.unit_of_work() as session:
                 again = await self._decide(session, call, result, evidence)
-                await repo.update_attempt(session, call.attempt.id, evidence)
+                await attempts_repo.update(session, call.attempt.id, evidence)
                 return again
         except StaleTransition:
             # A webhook or an operator settled the payment meanwhile: keep the evidence only.
             log.info("payment_moved_concurrently")
             async with self.state.unit_of_work() as session:
-                await repo.update_attempt(session, call.attempt.id, evidence)
+                await attempts_repo.update(session, call.attempt.id, evidence)
                 await repo.release(session, call.payment.id, self.owner, None)
             return False
 
@@ -226,7 +220,7 @@ class Processor:
         payment = call.payment
         provider = call.provider.name.value
         if result.outcome is Outcome.SUCCEEDED:
-            evidence.update(outcome=Outcome.SUCCEEDED.value, finished_at=datetime.now(UTC))
+            evidence.update(outcome=AttemptOutcome.SUCCEEDED, finished_at=datetime.now(UTC))
             await settlement.mark_paid(
                 session,
                 payment,
@@ -245,18 +239,18 @@ class Processor:
         if result.outcome is Outcome.UNKNOWN:
             await self._still_unknown(session, call, result, evidence)
             return False
-        evidence.update(outcome=Outcome.FAILED.value, finished_at=datetime.now(UTC))
+        evidence.update(outcome=AttemptOutcome.FAILED, finished_at=datetime.now(UTC))
         return await self._after_definite_failure(session, payment, provider, result.message)
 
     async def _not_sent(self, session: AsyncSession, call: Call, evidence: dict[str, Any]) -> bool:
         """Connection refused before sending: retry the same reference, then give up on it."""
         sends = call.attempt.sends + 1
         if sends >= self.settings.max_retries:
-            evidence.update(outcome=Outcome.FAILED.value, finished_at=datetime.now(UTC))
+            evidence.update(outcome=AttemptOutcome.FAILED, finished_at=datetime.now(UTC))
             return await self._after_definite_failure(
                 session, call.payment, call.attempt.provider, f"unreachable after {sends} tries"
             )
-        evidence["outcome"] = NOT_SENT
+        evidence["outcome"] = AttemptOutcome.NOT_SENT
         await repo.release(session, call.payment.id, self.owner, self._due_after(sends - 1))
         return False
 
@@ -264,7 +258,7 @@ class Processor:
         self, session: AsyncSession, call: Call, result: VendResult, evidence: dict[str, Any]
     ) -> None:
         payment, attempt = call.payment, call.attempt
-        evidence["outcome"] = Outcome.UNKNOWN.value
+        evidence["outcome"] = AttemptOutcome.UNKNOWN
         if payment.deadline_at is not None and datetime.now(UTC) >= payment.deadline_at:
             await settlement.send_to_review(
                 session,
@@ -285,7 +279,7 @@ class Processor:
     async def _after_definite_failure(
         self, session: AsyncSession, payment: Payment, provider: str, message: str
     ) -> bool:
-        plan = await self.state.payments.plan_or_none(session, payment.plan)
+        plan = await self.state.plans.any(session, payment.plan)
         tried = await self._tried(session, payment.id)
         if self.state.routes.has_next(plan, tried):
             # Fallback is safe only now: the previous attempt definitely did not deliver.
@@ -303,7 +297,8 @@ class Processor:
         await repo.release(session, payment.id, self.owner, None)
 
     async def _tried(self, session: AsyncSession, payment_id: uuid.UUID) -> list[ProviderName]:
-        return [ProviderName(name) for name in await repo.providers_tried(session, payment_id)]
+        tried = await attempts_repo.providers_tried(session, payment_id)
+        return [ProviderName(name) for name in tried]
 
     def _due_after(self, index: int) -> datetime:
         schedule = self.settings.retry_schedule_seconds
@@ -328,58 +323,6 @@ def _evidence(call: Call, result: VendResult, latency_ms: int) -> dict[str, Any]
         "response": response,
         "last_latency_ms": latency_ms,
     }
-
-
-def _columns(attempt: PaymentAttempt) -> dict[str, Any]:
-    return {
-        column: getattr(attempt, column)
-        for column in (
-            "id",
-            "payment_id",
-            "number",
-            "provider",
-            "provider_reference",
-            "route_reason",
-            "outcome",
-        )
-    }
-
-
-def vend_request_for(
-    payment: Payment, plan: NormalizedPlan | None, attempt: PaymentAttempt
-) -> VendRequest:
-    """The request of an existing attempt: same provider, same reference."""
-    offer = _offer(plan, ProviderName(attempt.provider))
-    return _vend_request(payment, offer, attempt.provider_reference)
-
-
-def _offer(plan: NormalizedPlan | None, provider: ProviderName) -> ProviderMeta | None:
-    if plan is None:
-        return None
-    return next((offer for offer in plan.provider_meta if offer.provider is provider), None)
-
-
-def _vend_request(payment: Payment, offer: ProviderMeta | None, reference: str) -> VendRequest:
-    if offer is None:
-        raise LookupError(f"plan {payment.plan} has no offer for this provider any more")
-    meter = payment.meter_type or (offer.meter_type.value if offer.meter_type else None)
-    return VendRequest(
-        reference=reference,
-        product=ProviderProduct(
-            bill_type=BillType(payment.bill_type),
-            biller_code=offer.biller_code,
-            plan_code=offer.plan_code,
-            meter_type=MeterType(meter) if meter else None,
-        ),
-        customer_id=payment.customer_id,
-        # A fixed-price product is sold at the provider's own price (ours is the highest).
-        amount_kobo=offer.price_kobo or payment.amount_kobo,
-        phone=payment.phone or payment.customer_id,
-        email=payment.email,
-        subscription_type=(
-            SubscriptionType(payment.subscription_type) if payment.subscription_type else None
-        ),
-    )
 
 
 def _json_safe(value: Mapping[str, Any] | None) -> dict[str, Any] | None:

@@ -12,6 +12,7 @@ import os
 import socket
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -19,12 +20,11 @@ import structlog
 
 from billpay.catalog.service import sync as sync_catalog
 from billpay.db.listen import Listener
-from billpay.funding.jobs import FUNDING_JOBS
+from billpay.inbox.jobs import process_inbox
 from billpay.models import Payment
 from billpay.outbox.dispatcher import run_dispatcher
 from billpay.payments.repository import JOBS_CHANNEL, WORK_CHANNEL
 from billpay.state import AppState
-from billpay.webhooks.inbound.processing import process_inbox
 from billpay.worker import periodic
 from billpay.worker import repository as repo
 from billpay.worker.processor import Processor
@@ -130,7 +130,12 @@ class Worker:
                         await job(session)
                 except Exception:
                     log.exception("periodic_job_failed", job=job.__name__)
-            for state_job in (process_inbox, *FUNDING_JOBS, self._resync_catalog_when_due):
+            state_jobs: list[Callable[[AppState], Awaitable[int]]] = [
+                process_inbox,
+                *self.state.funding.periodic_jobs(),
+                self._resync_catalog_when_due,
+            ]
+            for state_job in state_jobs:
                 try:
                     await state_job(self.state)
                 except Exception:
@@ -144,7 +149,7 @@ class Worker:
         self._catalog_synced_at = time.monotonic()
         async with state.unit_of_work() as session:
             report = await sync_catalog(session, state.providers)
-        state.payments.forget_plans()
+        state.plans.forget()
         log.info("catalog_resynced", plans=report.plans, deactivated=report.deactivated)
         return report.plans
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
-from billpay.catalog.normalize import NormalizedPlan
+from billpay.catalog.plan import NormalizedPlan
 from billpay.providers.base import Outcome, ProviderName
 from billpay.routing.breaker import DEFAULT_BREAKER_POLICY, BreakerPolicy, CircuitBreaker, Permit
 from billpay.routing.router import RouteChoice, choose_route
