@@ -17,6 +17,7 @@ import httpx
 import pytest
 
 from billpay.app import create_app
+from billpay.bootstrap import build_state
 from billpay.catalog.service import sync as sync_catalog
 from billpay.clients.service import create_client, top_up
 from billpay.config import Settings
@@ -149,12 +150,12 @@ async def state(
     ACCOUNT_IDS.clear()  # the ledger's id cache would point at truncated rows
     if database_url not in _catalog_synced:
         # Every simulator's catalog, whatever providers this test configures.
-        full = AppState.build(make_settings(sandbox.url, database_url), database_url)
+        full = build_state(make_settings(sandbox.url, database_url), database_url)
         async with full.unit_of_work() as session:
             await sync_catalog(session, full.providers)
         await full.aclose()
         _catalog_synced.add(database_url)
-    app_state = AppState.build(settings, database_url)
+    app_state = build_state(settings, database_url)
     yield app_state
     await app_state.aclose()
 

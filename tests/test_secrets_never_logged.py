@@ -14,7 +14,7 @@ import structlog
 from billpay.logging import configure_logging
 from billpay.state import AppState
 from billpay.worker.runner import Worker
-from flows import wait_for_status
+from flows import electricity, wait_for_status
 
 
 @pytest.fixture
@@ -41,13 +41,7 @@ async def test_token_and_api_key_stay_out_of_logs(
 ) -> None:
     response = await api.post(
         "/v1/payments",
-        json={
-            "request_reference": "log-check",
-            "plan": "ikeja-electric-prepaid",
-            "customer_id": "1111111111111",
-            "amount_kobo": 500_000,
-            "phone": "08031234567",
-        },
+        json=electricity(request_reference="log-check"),
     )
     payment = await wait_for_status(api, response.json()["id"], {"paid", "refunded"})
     assert payment["status"] == "paid"

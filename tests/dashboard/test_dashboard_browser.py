@@ -10,25 +10,18 @@ from typing import Any
 
 import httpx
 import pytest
-from dashboard_flows import (
-    ADMIN_TOKEN,
-    REVIEW_PHONE,
-    airtime,
-    dashboard_app,
-    electricity,
-    pay,
-    token_digits,
-)
+from dashboard_flows import ADMIN_TOKEN, REVIEW_PHONE, dashboard_app, token_digits
 from playwright.async_api import Browser, Page, async_playwright
 from sqlalchemy import text
 
+from billpay.bootstrap import build_state
 from billpay.config import Settings
 from billpay.sandbox.server import ThreadedServer
 from billpay.sandbox.vtpass.faults import FaultKind, FaultRule, Faults
 from billpay.sandbox.vtpass.state import VTpassSandboxState
 from billpay.state import AppState
 from billpay.worker.runner import Worker
-from flows import wait_for_status
+from flows import airtime, electricity, pay, wait_for_status
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -62,7 +55,7 @@ def settings_overrides() -> dict[str, Any]:
 def dashboard_url(state: AppState, settings: Settings, database_url: str) -> Iterator[str]:
     """The API over real HTTP, with an AppState of its own: its engine belongs to the server's
     event loop (``close_state`` disposes of it there), never to the test's."""
-    served = AppState.build(settings, database_url)
+    served = build_state(settings, database_url)
     server = ThreadedServer(dashboard_app(served, close_state=True)).start()
     yield server.url
     server.stop()

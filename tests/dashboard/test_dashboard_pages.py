@@ -10,22 +10,14 @@ from typing import Any
 
 import httpx
 import pytest
-from dashboard_flows import (
-    ADMIN_TOKEN,
-    CSRF_FIELD,
-    REVIEW_PHONE,
-    airtime,
-    dashboard_app,
-    electricity,
-    pay,
-    token_digits,
-)
+from dashboard_flows import ADMIN_TOKEN, CSRF_FIELD, REVIEW_PHONE, dashboard_app, token_digits
 
 from billpay.dashboard import session
 from billpay.sandbox.vtpass.faults import FaultKind, FaultRule, Faults
 from billpay.sandbox.vtpass.state import VTpassSandboxState
 from billpay.state import AppState
 from billpay.worker.runner import Worker
+from flows import airtime, electricity, pay
 
 PAGES = ["", "/payments", "/providers", "/stuck", "/reconcile"]
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
-from ops_flows import ADMIN_TOKEN, electricity, operator_client, pay
+from ops_flows import ADMIN_TOKEN, operator_client
 from rich.console import Console
 from sqlalchemy import text
 
@@ -20,7 +20,7 @@ from billpay.sandbox.vtpass.faults import FaultKind, FaultRule, Faults
 from billpay.sandbox.vtpass.state import VTpassSandboxState
 from billpay.state import AppState
 from billpay.worker.runner import Worker
-from flows import airtime, create, wait_for_status
+from flows import airtime, create, electricity, pay, wait_for_status
 
 ONLY_VTPASS = {"flutterwave_base_url": None, "interswitch_base_url": None}
 ENDPOINTS = ["/v1/ops/stats", "/v1/ops/providers", "/v1/ops/stuck", "/v1/ops/reconcile"]

@@ -2,23 +2,15 @@
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import text
 
-from billpay.payments.lifecycle import (
-    ALLOWED,
-    FINAL,
-    IllegalTransition,
-    StaleTransition,
-    Status,
-    can_move,
-    transition,
-)
+from billpay.payments.lifecycle import IllegalTransition, StaleTransition, can_move, transition
+from billpay.payments.status import ALLOWED, FINAL, Status
 from billpay.state import AppState
+from flows import insert_payment
 
 statuses = st.sampled_from(list(Status))
 
@@ -49,33 +41,8 @@ def test_no_walk_through_the_table_leaves_a_final_status(walk: list[Status]) -> 
             current = nxt
 
 
-async def _payment(state: AppState, status: Status) -> uuid.UUID:
-    from billpay.clients.service import create_client
-
-    payment_id = uuid.uuid4()
-    async with state.unit_of_work() as session:
-        client, _ = await create_client(session, "lifecycle")
-        await session.execute(
-            text(
-                "INSERT INTO payments (id, short_id, client_id, request_reference, "
-                "request_fingerprint, bill_type, biller, plan, plan_name, customer_id, "
-                "amount_kobo, fee_kobo, total_kobo, funding_method, status) VALUES "
-                "(:id, :short, :client, :ref, 'x', 'airtime', 'mtn', 'mtn-airtime', 'MTN', "
-                "'08011111111', 100, 0, 100, 'balance', :status)"
-            ),
-            {
-                "id": payment_id,
-                "short": payment_id.hex[:12],
-                "client": client.id,
-                "ref": payment_id.hex,
-                "status": status.value,
-            },
-        )
-    return payment_id
-
-
 async def test_transition_writes_status_and_event_together(state: AppState) -> None:
-    payment_id = await _payment(state, Status.PENDING)
+    payment_id = await insert_payment(state, Status.PENDING)
     async with state.unit_of_work() as session:
         await transition(
             session, payment_id, Status.PENDING, Status.PROCESSING, reason="test", actor="test"
@@ -95,7 +62,7 @@ async def test_transition_writes_status_and_event_together(state: AppState) -> N
 
 
 async def test_illegal_and_stale_moves_raise_and_change_nothing(state: AppState) -> None:
-    payment_id = await _payment(state, Status.PROCESSING)
+    payment_id = await insert_payment(state, Status.PROCESSING)
     async with state.unit_of_work() as session:
         with pytest.raises(IllegalTransition):
             await transition(
@@ -111,7 +78,7 @@ async def test_illegal_and_stale_moves_raise_and_change_nothing(state: AppState)
 
 
 async def test_events_are_append_only(state: AppState) -> None:
-    payment_id = await _payment(state, Status.PENDING)
+    payment_id = await insert_payment(state, Status.PENDING)
     async with state.unit_of_work() as session:
         await transition(
             session, payment_id, Status.PENDING, Status.PROCESSING, reason="test", actor="test"

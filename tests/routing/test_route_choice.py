@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from billpay.catalog.normalize import ProviderMeta, normalize
+from billpay.catalog.merge import normalize
+from billpay.catalog.plan import ProviderMeta
 from billpay.providers.base import BillType, Outcome, ProviderName, ProviderPlan
 from billpay.routing.breaker import BreakerPolicy, CircuitBreaker
 from billpay.routing.router import (

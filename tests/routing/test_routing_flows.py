@@ -4,7 +4,8 @@ provider that sells it, fallback only after a definite failure, and circuit brea
 from __future__ import annotations
 
 import asyncio
-import uuid
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import httpx
@@ -16,29 +17,18 @@ from billpay.sandbox.interswitch.state import Fault as InterswitchFault
 from billpay.sandbox.interswitch.state import FaultName, InterswitchSandboxState
 from billpay.state import AppState
 from billpay.worker.runner import Worker
-from flows import wait_for_status
+from flows import FINAL, PHONE, airtime, betting, cable, data, electricity, wait_for_status
 
-FINAL = {"paid", "refunded", "needs_review", "failed"}
 PROVIDERS = ("vtpass", "flutterwave", "interswitch")
-PHONE = "08031234567"
 
-# (plan, customer id, extra body) for each bill type; meter/smartcard are the simulators'
-# documented valid values.
-BILLS: dict[str, tuple[str, str, dict[str, Any]]] = {
-    "airtime": ("mtn-airtime", PHONE, {"amount_kobo": 50_000}),
-    "data": ("mtn-data-10gb-30d", PHONE, {}),
-    "cable_tv": ("dstv-compact", "1212121212", {"phone": PHONE, "subscription_type": "renew"}),
-    "electricity-prepaid": (
-        "ikeja-electric-prepaid",
-        "1111111111111",
-        {"amount_kobo": 500_000, "phone": PHONE},
-    ),
-    "electricity-postpaid": (
-        "ikeja-electric-postpaid",
-        "1010101010101",
-        {"amount_kobo": 500_000, "phone": PHONE},
-    ),
-    "betting": ("bet9ja-wallet", "BETTOR01", {"amount_kobo": 100_000, "phone": PHONE}),
+BILLS: dict[str, Callable[[], dict[str, Any]]] = {
+    "airtime": airtime,
+    "data": data,
+    "cable_tv": cable,
+    "electricity-prepaid": electricity,
+    # The simulators' documented valid postpaid meter.
+    "electricity-postpaid": partial(electricity, "1010101010101", plan="ikeja-electric-postpaid"),
+    "betting": betting,
 }
 SELLERS = {
     "airtime": PROVIDERS,
@@ -56,8 +46,7 @@ def only(provider: str) -> dict[str, Any]:
 
 
 def body_for(bill: str) -> dict[str, Any]:
-    plan, customer, extra = BILLS[bill]
-    return {"request_reference": uuid.uuid4().hex, "plan": plan, "customer_id": customer, **extra}
+    return BILLS[bill]()
 
 
 async def attempts(state: AppState, payment_id: str) -> list[dict[str, Any]]:

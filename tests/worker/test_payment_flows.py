@@ -10,47 +10,20 @@ import pytest
 import structlog
 from sqlalchemy import text
 
-from billpay.ledger.reconcile import reconcile
 from billpay.ledger.service import available_balance, reserved_balance
-from billpay.payments.recheck import recheck_delivery
+from billpay.payments.jobs import recheck_delivery
 from billpay.providers.base import ProviderName
 from billpay.sandbox.vtpass.faults import FaultKind, FaultRule, Faults
 from billpay.sandbox.vtpass.state import VTpassSandboxState
 from billpay.state import AppState
 from billpay.worker.runner import Worker
-from flows import wait_for_status
+from flows import airtime, electricity, ledger_ok, pay
 
-FINAL = {"paid", "refunded", "needs_review", "failed"}
 START_BALANCE = 100_000_000
-
-
-def airtime(phone: str = "08031234567", amount_kobo: int = 50_000) -> dict[str, Any]:
-    return {
-        "request_reference": uuid.uuid4().hex,
-        "plan": "mtn-airtime",
-        "customer_id": phone,
-        "amount_kobo": amount_kobo,
-    }
-
-
-def electricity(meter: str = "1111111111111", amount_kobo: int = 500_000) -> dict[str, Any]:
-    return {
-        "request_reference": uuid.uuid4().hex,
-        "plan": "ikeja-electric-prepaid",
-        "customer_id": meter,
-        "amount_kobo": amount_kobo,
-        "phone": "08031234567",
-    }
 
 
 def only_vtpass(providers: set[str]) -> None:
     assert providers <= {"vtpass"}, "these flows exercise the VTpass simulator"
-
-
-async def pay(api: httpx.AsyncClient, body: dict[str, Any]) -> dict[str, Any]:
-    response = await api.post("/v1/payments", json=body)
-    assert response.status_code == 201, response.text
-    return await wait_for_status(api, response.json()["id"], FINAL)
 
 
 async def attempts(state: AppState, payment_id: str) -> list[dict[str, Any]]:
@@ -63,12 +36,6 @@ async def attempts(state: AppState, payment_id: str) -> list[dict[str, Any]]:
             {"id": payment_id},
         )
         return [dict(row._mapping) for row in rows]
-
-
-async def ledger_ok(state: AppState) -> None:
-    async with state.unit_of_work() as session:
-        report = await reconcile(session)
-    assert report.ok, report.lines()
 
 
 @pytest.fixture

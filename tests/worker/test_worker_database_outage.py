@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
@@ -15,13 +15,13 @@ import pytest
 import structlog
 from sqlalchemy.engine import make_url
 
+from billpay.bootstrap import build_state
 from billpay.config import Settings
 from billpay.db.engine import asyncpg_dsn
 from billpay.db.listen import Listener
 from billpay.sandbox.vtpass.state import VTpassSandboxState
-from billpay.state import AppState
 from billpay.worker.runner import Worker
-from flows import airtime, create, wait_for_status
+from flows import airtime, create, wait_for_status, wait_until
 
 
 @pytest.fixture
@@ -58,13 +58,6 @@ async def _cut_off(admin: asyncpg.Connection, role: str) -> int:
     return ended
 
 
-async def _until(condition: Callable[[], bool], timeout: float = 15.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not condition():
-        assert asyncio.get_running_loop().time() < deadline, "timed out"
-        await asyncio.sleep(0.05)
-
-
 def _as_role(database_url: str, role: str) -> str:
     return make_url(database_url).set(username=role).render_as_string(hide_password=False)
 
@@ -77,7 +70,7 @@ async def test_worker_carries_on_after_the_database_cut_it_off(
     worker_role: str,
     vtpass: VTpassSandboxState,
 ) -> None:
-    worker_state = AppState.build(settings, _as_role(database_url, worker_role))
+    worker_state = build_state(settings, _as_role(database_url, worker_role))
     stop = asyncio.Event()
     with structlog.testing.capture_logs() as events:
         running = asyncio.create_task(Worker(worker_state).run(stop))
@@ -87,7 +80,7 @@ async def test_worker_carries_on_after_the_database_cut_it_off(
 
             assert await _cut_off(admin, worker_role) > 0  # its pool and its LISTEN connection
             during = await create(api, airtime("08031110002"))
-            await _until(lambda: any(e["event"] == "worker_loop_failed" for e in events))
+            await wait_until(lambda: any(e["event"] == "worker_loop_failed" for e in events))
             assert not running.done()  # the loop met the refusal and lives on
             await admin.execute(f'ALTER ROLE "{worker_role}" LOGIN')
 

@@ -23,7 +23,7 @@ from billpay.sandbox.vtpass.faults import FaultKind, FaultRule, Faults
 from billpay.sandbox.vtpass.state import VTpassSandboxState
 from billpay.state import AppState
 from billpay.worker.runner import Worker
-from flows import wait_for_status
+from flows import wait_for_status, wait_until
 
 BILLPAY = str(Path(sys.executable).parent / "billpay")
 
@@ -77,14 +77,6 @@ def spawn_worker(sandbox: ThreadedServer, settings: Settings, tmp_path: Path) ->
             process.wait(timeout=30)
 
 
-async def _until(condition: Any, timeout: float, what: str) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not await condition():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.1)
-
-
 async def test_killed_worker_is_resumed_by_requery_never_a_second_vend(
     api: httpx.AsyncClient,
     state: AppState,
@@ -111,7 +103,7 @@ async def test_killed_worker_is_resumed_by_requery_never_a_second_vend(
     async def vended() -> bool:
         return len(vtpass.vends()) == 1
 
-    await _until(vended, 30, "the first worker's vend")
+    await wait_until(vended, "the first worker's vend", timeout=30)
     doomed.send_signal(signal.SIGKILL)
     doomed.wait(timeout=10)
 
@@ -167,7 +159,7 @@ async def test_two_worker_processes_vend_each_of_500_payments_once(
             paid = await session.scalar(text("SELECT count(*) FROM payments WHERE status = 'paid'"))
         return paid == 500
 
-    await _until(all_paid, 120, "500 payments to be paid")
+    await wait_until(all_paid, "500 payments to be paid", timeout=120)
     vends = vtpass.vends()
     assert len(vends) == 500
     assert len({v.request_id for v in vends}) == 500
