@@ -19,7 +19,7 @@ from typing import Any
 import structlog
 
 from billpay.errors import ApiError, UnknownProvider, webhook_rejection
-from billpay.funding.base import FundingSource
+from billpay.funding.base import FundingSource, FundingWebhook
 from billpay.inbox import repository as repo
 from billpay.inbox.context import InboxContext
 from billpay.payments import repository as payments_repo
@@ -92,7 +92,7 @@ def parse(
     if connector is None:
         raise UnknownProvider(f"{provider} is not configured on this server")
     try:
-        return _from_provider(connector.parse_webhook(headers, body, path_token))
+        return _inbound(name.value, connector.parse_webhook(headers, body, path_token))
     except WebhookRejected as exc:
         raise _rejected(provider, exc.reason, exc.status_code) from None
 
@@ -107,6 +107,11 @@ def _from_funding_source(
         raise _rejected(provider, exc.reason, exc.status_code) from None
     if webhook is None:
         raise UnknownProvider(f"no webhooks are accepted for {provider!r}")
+    return _inbound(provider, webhook)
+
+
+def _inbound(provider: str, webhook: FundingWebhook | WebhookEvent) -> InboundEvent:
+    """A funding source's or a bill provider's notification, as the inbox stores either."""
     return InboundEvent(
         provider=provider,
         event_id=webhook.event_id,
@@ -114,17 +119,6 @@ def _from_funding_source(
         reference=webhook.reference,
         claimed_status=webhook.claimed_status,
         payload=webhook.payload,
-    )
-
-
-def _from_provider(event: WebhookEvent) -> InboundEvent:
-    return InboundEvent(
-        provider=event.provider.value,
-        event_id=event.event_id,
-        kind=event.kind,
-        reference=event.reference,
-        claimed_status=event.claimed_status,
-        payload=event.payload,
     )
 
 
