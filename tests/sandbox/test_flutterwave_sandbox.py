@@ -418,3 +418,42 @@ async def test_admin_endpoints_set_faults_list_vends_and_reset(
     assert listed["vends"][request.reference]["amount_kobo"] == 50_000
     assert reset.status_code == 200
     assert after == {"count": 0, "vends": {}}
+
+
+# --- issue #11: fractional webhook amounts, lost purchases, duplicate references ---------------
+
+
+async def test_a_fractional_amount_goes_out_in_the_webhook_as_flutterwave_writes_it(
+    flw: FlutterwaveConnector,
+) -> None:
+    receiver = WebhookReceiver()
+    with serve(receiver.app) as merchant:
+        STATE.webhook_url = f"{merchant.url}/hooks/flutterwave"
+        request = purchase(flw, amount_kobo=50_050)  # ₦500.50
+
+        paid = await flw.pay(request)
+        await receiver.wait(timeout=30.0)
+
+    headers, body = receiver.received[0]
+    assert paid.outcome is Outcome.SUCCEEDED
+    assert b'"amount":500.5,' in body  # a JSON number with a fraction, as in providers.md §2.6
+    assert flw.parse_webhook(headers, body, None).reference == request.reference
+
+
+async def test_a_lost_purchase_is_cut_off_unrecorded_and_a_resend_vends_once(
+    flw: FlutterwaveConnector,
+) -> None:
+    request = purchase(flw)
+    STATE.add_fault(Fault(FaultKind.LOST_PURCHASE, reference=request.reference))
+
+    lost = await flw.pay(request)
+    looked_up = await flw.requery(request)
+    resent = await flw.pay(request)
+    duplicate = await flw.pay(request)
+
+    assert (lost.outcome, lost.sent, lost.http_status) == (Outcome.UNKNOWN, True, None)
+    # Not found by our own reference is not proof it never arrived (providers.md §2.5).
+    assert looked_up.outcome is Outcome.UNKNOWN
+    assert resent.outcome is Outcome.SUCCEEDED
+    assert (duplicate.outcome, duplicate.http_status) == (Outcome.UNKNOWN, 400)
+    assert list(STATE.vends()) == [request.reference]

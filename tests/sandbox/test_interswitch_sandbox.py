@@ -263,7 +263,7 @@ async def test_a_reused_reference_is_never_a_second_vend(
     again = await connector.pay(request)
 
     assert again.outcome is Outcome.UNKNOWN  # "already used" is not a failure: requery
-    assert again.provider_status == "90026/FAILED"
+    assert again.provider_status == "10001/FAILED"  # Appendix A: duplicate reference
     assert (await vends(admin))["count"] == 1
 
 
@@ -343,8 +343,9 @@ async def test_next_n_5xx_are_unknown_and_vend_nothing(
     not_found = await connector.requery(request)
 
     assert [first.http_status, second.http_status] == [500, 500]
-    assert {first.outcome, second.outcome, not_found.outcome} == {Outcome.UNKNOWN}
-    assert not_found.provider_status == "-/FAILED"  # 90025 "unable to locate": still unknown
+    assert {first.outcome, second.outcome} == {Outcome.UNKNOWN}
+    # 90025 "unable to locate record": not found, which is never a failure
+    assert (not_found.outcome, not_found.provider_status) == (Outcome.NOT_FOUND, "90025/FAILED")
     assert (await vends(admin))["count"] == 0
 
 
@@ -439,3 +440,40 @@ async def test_admin_endpoints(connector: InterswitchConnector, admin: httpx.Asy
     assert reset.json() == {"reset": True}
     assert await vends(admin) == {"count": 0, "delivered": 0, "vends": {}}
     assert (await admin.get("/_sandbox/token-requests")).json() == {"count": 0}
+
+
+# --- documented "no record" and duplicate-reference answers --------------------------------------
+
+
+async def test_a_10001_answer_is_unknown_and_a_resend_after_no_record_vends_once(
+    connector: InterswitchConnector, admin: httpx.AsyncClient
+) -> None:
+    await add_fault(admin, fault="unknown_error")
+    request = purchase(connector, MTN_AIRTIME, PHONE, 50_000)
+
+    first = await connector.pay(request)
+    queried = await connector.requery(request)
+    resent = await connector.pay(request)
+
+    assert (first.outcome, first.provider_status) == (Outcome.UNKNOWN, "10001/FAILED")
+    assert (queried.outcome, queried.provider_status) == (Outcome.NOT_FOUND, "90025/FAILED")
+    assert resent.outcome is Outcome.SUCCEEDED
+    assert (await vends(admin))["count"] == 1
+
+
+async def test_a_lost_purchase_is_cut_off_unrecorded_and_the_query_says_no_record(
+    connector: InterswitchConnector, admin: httpx.AsyncClient
+) -> None:
+    request = purchase(connector, MTN_AIRTIME, PHONE, 50_000)
+    await add_fault(admin, fault="lost_purchase", reference=request.reference)
+
+    lost = await connector.pay(request)
+    queried = await connector.requery(request)
+    resent = await connector.pay(request)
+    duplicate = await connector.pay(request)
+
+    assert (lost.outcome, lost.sent, lost.http_status) == (Outcome.UNKNOWN, True, None)
+    assert queried.outcome is Outcome.NOT_FOUND
+    assert resent.outcome is Outcome.SUCCEEDED
+    assert (duplicate.outcome, duplicate.provider_status) == (Outcome.UNKNOWN, "10001/FAILED")
+    assert (await vends(admin))["count"] == 1

@@ -249,7 +249,7 @@ async def test_concurrent_duplicates_vend_once(
 
 async def test_requery_of_an_unknown_request_id_is_015(connector: VTpassConnector):
     result = await connector.requery(purchase(connector))
-    assert (result.outcome, result.provider_status) == (Outcome.UNKNOWN, "015")
+    assert (result.outcome, result.provider_status) == (Outcome.NOT_FOUND, "015")
 
 
 @pytest.mark.parametrize(

@@ -35,12 +35,18 @@ def settings_overrides() -> dict[str, Any]:
 
 def worker_env(sandbox: ThreadedServer, settings: Settings, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("VTPASS", "FLUTTERWAVE"))}
-    env.update({key.upper(): str(value) for key, value in sandbox_settings(sandbox.url).items()})
+    # VTpass only: the other providers' settings are left out entirely (a provider
+    # configured halfway is refused at startup).
+    env.update(
+        {
+            key.upper(): str(value)
+            for key, value in sandbox_settings(sandbox.url).items()
+            if not key.startswith(("flutterwave", "interswitch"))
+        }
+    )
     env.update(
         {
             "DATABASE_URL": str(settings.database_url),
-            "FLUTTERWAVE_BASE_URL": "",
-            "INTERSWITCH_BASE_URL": "",
             "BILL_PROCESSOR_RETRY_SCHEDULE": json.dumps(settings.retry_schedule_seconds),
             "BILL_PROCESSOR_POLL_INTERVAL_SECONDS": "0.5",
             # As the in-process worker's settings: a lease that outlives a stuck step by

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 
@@ -16,8 +16,17 @@ from billpay.errors import (
     ValidationFailed,
     error_responses,
 )
-from billpay.models import Payment
-from billpay.payments.schemas import CreatePayment, PaymentEventOut, PaymentList, PaymentOut
+from billpay.errors.api_keys import TestModeFunding
+from billpay.models import Payment, PaymentAttempt
+from billpay.payments.schemas import (
+    AttemptOut,
+    CreatePayment,
+    PaymentDetailOut,
+    PaymentEventOut,
+    PaymentList,
+    PaymentOut,
+    ProviderCallOut,
+)
 from billpay.payments.service import (
     PaymentDetail,
     client_detail,
@@ -42,14 +51,14 @@ def to_out(payment: Payment, events: list[PaymentEventOut] | None = None) -> Pay
     response_model=PaymentOut,
     responses={
         200: {"description": "Replay of an earlier identical request"},
-        **error_responses(*API_KEY_ERRORS, ValidationFailed, *PAYMENT_ERRORS),
+        **error_responses(*API_KEY_ERRORS, ValidationFailed, *PAYMENT_ERRORS, TestModeFunding),
     },
 )
 async def create_payment(
     body: CreatePayment, response: Response, client: CurrentClient, state: State
 ) -> PaymentOut:
     async with state.unit_of_work() as session:
-        payment, created = await state.payments.create(session, client, body)
+        payment, created = await state.payments_for(client.livemode).create(session, client, body)
     if not created:
         response.status_code = 200
         response.headers["Idempotent-Replayed"] = "true"
@@ -85,12 +94,12 @@ async def list_payments(
 
 @router.get(
     "/by-reference/{request_reference}",
-    response_model=PaymentOut,
+    response_model=PaymentDetailOut,
     responses=error_responses(*API_KEY_ERRORS, NotFound, ValidationFailed),
 )
 async def get_payment_by_reference(
     request_reference: str, client: CurrentClient, state: State
-) -> PaymentOut:
+) -> PaymentDetailOut:
     async with state.unit_of_work() as session:
         detail = await client_detail_by_reference(session, client, request_reference)
     return _detail_out(detail)
@@ -98,16 +107,42 @@ async def get_payment_by_reference(
 
 @router.get(
     "/{payment_id}",
-    response_model=PaymentOut,
+    response_model=PaymentDetailOut,
     responses=error_responses(*API_KEY_ERRORS, NotFound, ValidationFailed),
 )
-async def get_payment(payment_id: uuid.UUID, client: CurrentClient, state: State) -> PaymentOut:
+async def get_payment(
+    payment_id: uuid.UUID, client: CurrentClient, state: State
+) -> PaymentDetailOut:
     async with state.unit_of_work() as session:
         detail = await client_detail(session, client, payment_id)
     return _detail_out(detail)
 
 
-def _detail_out(detail: PaymentDetail) -> PaymentOut:
-    """The payment with its status changes (its attempts stay internal)."""
+def _detail_out(detail: PaymentDetail) -> PaymentDetailOut:
+    """The payment with its status changes and its attempts, each with its provider calls
+    (masked; the caller owns the payment)."""
     events = [PaymentEventOut.model_validate(e, from_attributes=True) for e in detail.events]
-    return to_out(detail.payment, events)
+    attempts = [_attempt_out(detail, attempt) for attempt in detail.attempts]
+    validations = _calls_out(detail, None)
+    return PaymentDetailOut.model_validate(
+        {
+            **to_out(detail.payment, events).model_dump(),
+            "attempts": attempts,
+            "validations": validations,
+        }
+    )
+
+
+def _attempt_out(detail: PaymentDetail, attempt: PaymentAttempt) -> AttemptOut:
+    return AttemptOut.model_validate({**_columns(attempt), "calls": _calls_out(detail, attempt)})
+
+
+def _calls_out(detail: PaymentDetail, attempt: PaymentAttempt | None) -> list[ProviderCallOut]:
+    return [
+        ProviderCallOut.model_validate(call, from_attributes=True)
+        for call in detail.calls_of(attempt)
+    ]
+
+
+def _columns(attempt: PaymentAttempt) -> dict[str, Any]:
+    return {name: getattr(attempt, name) for name in AttemptOut.model_fields if name != "calls"}

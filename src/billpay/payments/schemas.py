@@ -68,6 +68,37 @@ class PaymentEventOut(BaseModel):
     at: datetime
 
 
+class ProviderCallOut(BaseModel):
+    """One HTTP exchange with the provider, secrets and tokens masked."""
+
+    kind: str = Field(description="purchase, requery, validation or reversal_check")
+    method: str
+    url: str
+    request: dict[str, Any] | None
+    delivery: str = Field(description="answered, sent_unknown (no answer) or never_sent")
+    http_status: int | None
+    response: Any = Field(description="The provider's JSON answer, masked")
+    response_text: str | None = Field(description="An answer that was not JSON, masked")
+    error: str | None = Field(description="Why no answer came back")
+    latency_ms: int | None
+    started_at: datetime
+
+
+class AttemptOut(BaseModel):
+    """One provider and one provider reference, with every call made under it."""
+
+    number: int
+    provider: str
+    provider_reference: str
+    outcome: str
+    provider_status: str | None
+    sends: int
+    requeries: int
+    created_at: datetime
+    finished_at: datetime | None
+    calls: list[ProviderCallOut]
+
+
 class PaymentOut(BaseModel):
     id: uuid.UUID
     short_id: str
@@ -93,6 +124,15 @@ class PaymentOut(BaseModel):
     events: list[PaymentEventOut] | None = None
     funding_instructions: dict[str, Any] | None = None
     funding_expires_at: datetime | None = None
+
+
+class PaymentDetailOut(PaymentOut):
+    """One payment as its owner reads it: with its attempts and every provider call."""
+
+    attempts: list[AttemptOut]
+    validations: list[ProviderCallOut] = Field(
+        description="The provider's customer lookups made when the payment was created."
+    )
 
 
 class PaymentList(BaseModel):

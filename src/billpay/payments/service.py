@@ -28,23 +28,30 @@ from billpay.errors import (
     PhoneRequired,
     PlanBillerMismatch,
     ProviderUnavailable,
+    RenewalUnavailable,
     identifier_error,
 )
+from billpay.errors.api_keys import TestModeFunding
 from billpay.funding.base import FundingSource
 from billpay.funding.registry import FundingRegistry
-from billpay.models import Payment, PaymentAttempt, PaymentEvent
+from billpay.models import Payment, PaymentAttempt, PaymentEvent, ProviderCallRecord
 from billpay.payments import repository as repo
+from billpay.payments.attempts import calls as calls_repo
 from billpay.payments.attempts import repository as attempts_repo
 from billpay.payments.lifecycle import record_event
-from billpay.payments.schemas import CreatePayment
+from billpay.payments.schemas import CreatePayment, FundingMethod
 from billpay.payments.status import Status
 from billpay.providers.base import (
+    RENEWS_TV_SUBSCRIPTIONS,
     BillProvider,
     BillType,
+    CustomerValidation,
     ProviderName,
     ProviderProduct,
+    SubscriptionType,
     ValidationStatus,
 )
+from billpay.providers.calls import CallKind, collect_calls
 
 SHORT_ID_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O/1/I: read aloud by payers
 # Bill types whose customer the provider can look up (and name) before money moves.
@@ -77,6 +84,12 @@ class PaymentService:
             existing = await repo.get_by_reference(session, client.id, body.request_reference)
             assert existing is not None  # payments are never deleted
             return _replay(existing, fingerprint), False
+        if not client.livemode and body.funding_method is not FundingMethod.BALANCE:
+            raise TestModeFunding(
+                f"funding_method: test mode pays from the test balance only, not "
+                f"{body.funding_method.value}",
+                details={"field": "funding_method"},
+            )
         source = self.funding.get(body.funding_method)
         plan = await self.plans.active(session, body.plan)
         if body.biller is not None and body.biller != plan.biller:
@@ -85,9 +98,17 @@ class PaymentService:
                 details={"field": "plan"},
             )
         customer_id = _checked_customer(plan.bill_type, body.customer_id, plan.biller)
-        amount_kobo = self._checked_amount(plan, body.amount_kobo)
+        renewal = body.subscription_type == SubscriptionType.RENEW
+        amount_kobo = 0 if renewal else self._checked_amount(plan, body.amount_kobo)
         phone = _payer_phone(plan.bill_type, customer_id, body.phone)
-        customer_name = await self._verified_customer_name(plan, customer_id)
+        with collect_calls(CallKind.VALIDATION) as validations:
+            customer = await self._verified_customer(plan, customer_id, renewal=renewal)
+        customer_name = customer.customer_name if customer else None
+        plan_name = plan.name
+        if renewal:
+            amount_kobo, plan_name = _renewal_price(
+                plan, customer, body.amount_kobo, self.settings.max_payment_kobo
+            )
         fee_kobo = self.settings.fee_kobo_for(plan.bill_type.value)
         now = datetime.now(UTC)
         payment_id = uuid.uuid4()
@@ -102,7 +123,7 @@ class PaymentService:
                 "bill_type": plan.bill_type.value,
                 "biller": plan.biller,
                 "plan": plan.slug,
-                "plan_name": plan.name,
+                "plan_name": plan_name,
                 "customer_id": customer_id,
                 "customer_name": customer_name,
                 "phone": phone,
@@ -114,6 +135,7 @@ class PaymentService:
                 "fee_kobo": fee_kobo,
                 "total_kobo": amount_kobo + fee_kobo,
                 "funding_method": body.funding_method.value,
+                "livemode": client.livemode,
                 "status": (
                     Status.PENDING if source.funded_at_create else Status.AWAITING_FUNDS
                 ).value,
@@ -125,6 +147,8 @@ class PaymentService:
             winner = await repo.get_by_reference(session, client.id, body.request_reference)
             assert winner is not None
             return _replay(winner, fingerprint), False
+        # Kept with the payment they vetted (a refused customer creates nothing to keep them on).
+        await calls_repo.record(session, validations, payment_id=payment_id)
         if source.funded_at_create:
             await self._start_funded(session, source, inserted)
             return inserted, True
@@ -166,10 +190,11 @@ class PaymentService:
 
     async def check_customer(
         self, plan: NormalizedPlan, customer_id: str
-    ) -> tuple[str, str | None]:
-        """Shape check, then the provider's own lookup: the normalized id and the name."""
+    ) -> tuple[str, CustomerValidation | None]:
+        """Shape check, then the provider's own lookup: the normalized id and what the provider
+        said (None for bill types no provider verifies)."""
         checked = _checked_customer(plan.bill_type, customer_id, plan.biller)
-        return checked, await self._verified_customer_name(plan, checked)
+        return checked, await self._verified_customer(plan, checked)
 
     def _checked_amount(self, plan: NormalizedPlan, amount_kobo: int | None) -> int:
         if plan.price_kobo is not None:
@@ -193,21 +218,34 @@ class PaymentService:
             )
         return amount_kobo
 
-    async def _verified_customer_name(self, plan: NormalizedPlan, customer_id: str) -> str | None:
-        """Ask the providers who this customer is. Invalid → 422; all providers down → 503."""
+    async def _verified_customer(
+        self, plan: NormalizedPlan, customer_id: str, *, renewal: bool = False
+    ) -> CustomerValidation | None:
+        """Ask the providers who this customer is. Invalid → 422; all providers down → 503.
+
+        A renewal is quoted only by a provider that documents renewals, and only an answer that
+        carries the renewal amount will do: it is what the payer is charged and what is sent.
+        """
+        if renewal:
+            _check_renewable(plan, self.providers)
         if plan.bill_type not in VERIFIABLE:
             return None
         outage = False
         for offer in sorted(plan.provider_meta, key=lambda o: o.priority):
             provider = self.providers.get(offer.provider)
-            if provider is None:
+            if provider is None or (renewal and offer.provider not in RENEWS_TV_SUBSCRIPTIONS):
                 continue
             product = ProviderProduct(
                 plan.bill_type, offer.biller_code, offer.plan_code, offer.meter_type
             )
             result = await provider.validate_customer(product, customer_id)
-            if result.status is ValidationStatus.VALID:
-                return result.customer_name
+            if result.status is ValidationStatus.VALID and (
+                not renewal or result.renewal_kobo is not None
+            ):
+                return result
+            if result.status is ValidationStatus.VALID:  # valid, but no renewal amount quoted
+                outage = True
+                continue
             if result.status is ValidationStatus.INVALID:
                 raise InvalidCustomer(
                     f"customer_id: {plan.biller_name} does not recognise this "
@@ -222,6 +260,44 @@ class PaymentService:
                 details={"field": "customer_id", "retryable": True},
             )
         raise NoProvider(f"plan: no configured provider sells {plan.slug}")
+
+
+def _check_renewable(plan: NormalizedPlan, providers: Mapping[ProviderName, BillProvider]) -> None:
+    """A renewal needs a TV plan sold by a configured provider that documents renewals."""
+    if plan.bill_type is not BillType.CABLE_TV:
+        raise RenewalUnavailable(
+            f"subscription_type: renew applies to cable TV plans only, not {plan.slug}",
+            details={"field": "subscription_type"},
+        )
+    if not any(
+        offer.provider in RENEWS_TV_SUBSCRIPTIONS and offer.provider in providers
+        for offer in plan.provider_meta
+    ):
+        raise RenewalUnavailable(
+            f"subscription_type: no configured provider of {plan.slug} renews subscriptions; "
+            "buy the bouquet instead (subscription_type: change)",
+            details={"field": "subscription_type"},
+        )
+
+
+def _renewal_price(
+    plan: NormalizedPlan, quote: CustomerValidation | None, amount_kobo: int | None, cap: int
+) -> tuple[int, str]:
+    """(amount, plan name) of a renewal: the renewal amount the provider quoted, which may
+    differ from the bouquet's list price (promos), and the bouquet the customer has now."""
+    assert quote is not None and quote.renewal_kobo is not None  # _verified_customer saw to it
+    if amount_kobo is not None and amount_kobo != quote.renewal_kobo:
+        raise AmountMismatch(
+            f"amount_kobo: renewing this subscription costs exactly {quote.renewal_kobo} kobo",
+            details={"field": "amount_kobo", "renewal_kobo": quote.renewal_kobo},
+        )
+    if quote.renewal_kobo > cap:
+        raise AmountOutOfRange(
+            f"amount_kobo: the renewal costs {quote.renewal_kobo} kobo, above the {cap} limit",
+            details={"field": "amount_kobo", "min_kobo": 1, "max_kobo": cap},
+        )
+    bouquet = quote.current_bouquet or plan.name
+    return quote.renewal_kobo, f"{bouquet} (renewal)"
 
 
 def _replay(existing: Payment, fingerprint: str) -> Payment:
@@ -289,6 +365,12 @@ class PaymentDetail:
     payment: Payment
     events: list[PaymentEvent]
     attempts: list[PaymentAttempt]
+    calls: list[ProviderCallRecord]  # every provider exchange about it, oldest first
+
+    def calls_of(self, attempt: PaymentAttempt | None) -> list[ProviderCallRecord]:
+        """The attempt's calls; for None, those made before any attempt (customer lookups)."""
+        attempt_id = None if attempt is None else attempt.id
+        return [call for call in self.calls if call.attempt_id == attempt_id]
 
 
 async def client_detail(
@@ -325,6 +407,7 @@ async def _detail_of(session: AsyncSession, payment: Payment) -> PaymentDetail:
         payment,
         await repo.events_of(session, payment.id),
         await attempts_repo.of_payment(session, payment.id),
+        await calls_repo.of_payment(session, payment.id),
     )
 
 

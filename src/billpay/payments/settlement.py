@@ -18,6 +18,7 @@ from billpay.ledger import accounts
 from billpay.ledger import service as ledger
 from billpay.models import Payment
 from billpay.payments import repository as payments_repo
+from billpay.payments.attempts import repository as attempts_repo
 from billpay.payments.lifecycle import transition
 from billpay.payments.schemas import FundingMethod
 from billpay.payments.status import Status
@@ -34,7 +35,12 @@ async def mark_paid(
     units: str | None,
     reason: str,
     actor: str,
+    cost_kobo: int | None = None,
 ) -> None:
+    """Delivered by ``provider``, which is owed ``cost_kobo`` — what its attempt asked it to
+    take (looked up when the caller does not have it at hand)."""
+    if cost_kobo is None:
+        cost_kobo = await _cost(session, payment, provider)
     await transition(
         session,
         payment.id,
@@ -50,7 +56,14 @@ async def mark_paid(
         },
     )
     await ledger.settle_paid(
-        session, _holding(payment), payment.id, provider, payment.amount_kobo, payment.fee_kobo
+        session,
+        _holding(payment),
+        payment.id,
+        provider,
+        payment.amount_kobo,
+        payment.fee_kobo,
+        cost_kobo=cost_kobo,
+        livemode=payment.livemode,
     )
 
 
@@ -88,6 +101,8 @@ async def reverse_delivery(
         payment.provider,
         payment.amount_kobo,
         payment.fee_kobo,
+        cost_kobo=await _cost(session, payment, payment.provider),
+        livemode=payment.livemode,
     )
     await refund(session, payment, from_status=Status.PAID, reason=reason, actor=actor)
 
@@ -139,6 +154,13 @@ async def refund_completed(
     await transition(
         session, payment.id, Status.REFUNDING, Status.REFUNDED, reason=reason, actor=actor
     )
+
+
+async def _cost(session: AsyncSession, payment: Payment, provider: str) -> int:
+    """What ``provider``'s attempt asked it to take; the payment's amount for an attempt made
+    before that was recorded (it was booked at that)."""
+    cost = await attempts_repo.cost_of(session, payment.id, provider)
+    return payment.amount_kobo if cost is None else cost
 
 
 def _holding(payment: Payment) -> str:

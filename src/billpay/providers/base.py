@@ -11,7 +11,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Protocol, runtime_checkable
 
 from billpay.config import Settings
@@ -35,6 +35,10 @@ class Outcome(enum.StrEnum):
     SUCCEEDED = "succeeded"
     FAILED = "failed"  # definite: nothing was delivered, nothing charged
     UNKNOWN = "unknown"  # requery the same reference
+    # A requery's documented "no record of this reference" (VTpass 015, Interswitch 90025):
+    # the purchase may never have arrived. Still unknown — never failed, never refunded — but
+    # after a grace period the purchase may be sent again under the same reference.
+    NOT_FOUND = "not_found"
 
 
 class ValidationStatus(enum.StrEnum):
@@ -51,6 +55,12 @@ class MeterType(enum.StrEnum):
 class SubscriptionType(enum.StrEnum):
     RENEW = "renew"
     CHANGE = "change"
+
+
+# Providers whose docs define renewing a TV subscription at the renewal amount their customer
+# validation quotes (VTpass's DSTV/GOtv pages, providers.md §1.5). Flutterwave and Interswitch
+# document no renewal: they sell a bouquet, which is a change.
+RENEWS_TV_SUBSCRIPTIONS: frozenset[ProviderName] = frozenset({ProviderName.VTPASS})
 
 
 @dataclass(frozen=True)
@@ -90,6 +100,12 @@ class CustomerValidation:
     min_kobo: int | None = None
     max_kobo: int | None = None
     raw: Mapping[str, Any] = field(default_factory=dict)
+    # Cable TV, where the provider documents them (VTpass smartcard verify, providers.md §1.5):
+    # what the customer watches now, what renewing it costs (may differ from the bouquet's list
+    # price: promos), and when it runs out.
+    current_bouquet: str | None = None
+    renewal_kobo: int | None = None
+    due_date: date | None = None
 
 
 @dataclass(frozen=True)
@@ -114,7 +130,8 @@ class VendResult:
     message: str = ""
     provider_transaction_id: str | None = None
     token: str | None = None  # electricity PIN: a secret shown only to the payment's owner
-    units: str | None = None
+    bonus_tokens: tuple[str, ...] = ()  # further tokens of the same vend (e.g. Eko's FBE token)
+    units: str | None = None  # "<number> kWh"
     reversed: bool = False  # delivered and later reversed by the provider
     sent: bool = True  # False only when the request provably never left (connection refused)
     http_status: int | None = None

@@ -9,7 +9,8 @@ It sends a request and says which of three things happened (DESIGN §2, "Attempt
   it *means* is the caller's decision.
 
 Failures are logged here, with the method and path only: query strings, headers and bodies
-carry customer details and credentials.
+carry customer details and credentials. Every exchange, masked, also goes to the caller's call
+record when one is being collected (``billpay.providers.calls``).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import json
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import cached_property
 from typing import Any
 
@@ -26,6 +28,7 @@ import httpx
 import structlog
 
 from billpay.config import Settings
+from billpay.providers import calls
 from billpay.redact import mask_text, redact
 
 log = structlog.get_logger(__name__)
@@ -85,10 +88,17 @@ class Answer:
     def json_object(self) -> dict[str, Any] | None:
         return self.body if isinstance(self.body, dict) else None
 
+    @cached_property
+    def masked_body(self) -> Any:
+        """The JSON body, secrets masked, or None when it is not JSON. Masked once: the call
+        record and the connector's evidence share it."""
+        body = self.body
+        return None if body is None else redact(body)
+
     def masked_object(self) -> dict[str, Any] | None:
         """The JSON object, secrets masked, for storing; None when the body is not one."""
-        body = self.json_object
-        return redact(body) if body is not None else None
+        masked = self.masked_body
+        return masked if isinstance(masked, dict) else None
 
     def masked_text(self, limit: int = RAW_TEXT_LIMIT) -> str:
         """The start of the body as text, token-like digit runs masked, for storing."""
@@ -167,6 +177,7 @@ class ProviderTransport:
         json: Mapping[str, Any] | None = None,
         data: Mapping[str, str] | None = None,
     ) -> Exchange:
+        started_at = datetime.now(UTC)
         started = time.monotonic()
         try:
             response = await self._client.request(
@@ -189,12 +200,44 @@ class ProviderTransport:
                 delivery=exchange.delivery.value,
                 error=exchange.problem,
             )
-            return exchange
-        return Exchange.answered(response, _elapsed_ms(started))
+        else:
+            exchange = Exchange.answered(response, _elapsed_ms(started))
+        kind = calls.current_kind()
+        if kind is not None:  # someone keeps the evidence of this exchange
+            request = calls.masked_request(method, url, params, content, json, data)
+            calls.note(_call_record(self._provider, kind, request, exchange, started_at))
+        return exchange
 
     async def aclose(self) -> None:
         if self._owns_client:
             await self._client.aclose()
+
+
+def _call_record(
+    provider: str,
+    kind: calls.CallKind,
+    request: dict[str, Any],
+    exchange: Exchange,
+    started_at: datetime,
+) -> calls.ProviderCall:
+    """The exchange as evidence for the call record, masked."""
+    answer = exchange.answer
+    body = None if answer is None else answer.masked_body
+    text = None if answer is None or body is not None else answer.masked_text(calls.RAW_TEXT_LIMIT)
+    return calls.ProviderCall(
+        provider=provider,
+        kind=kind,
+        method=request["method"],
+        url=request["url"],
+        request=request,
+        delivery=exchange.delivery.value,
+        started_at=started_at,
+        latency_ms=exchange.elapsed_ms,
+        http_status=None if answer is None else answer.status,
+        response=body,
+        response_text=text,
+        error=exchange.problem[:500] or None,
+    )
 
 
 def provider_client(settings: Settings) -> httpx.AsyncClient:

@@ -13,7 +13,7 @@ import json
 import time
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -21,15 +21,24 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from billpay.catalog.plan import NormalizedPlan
+from billpay.db import raw
 from billpay.models import Payment, PaymentAttempt
 from billpay.payments import repository as payments_repo
 from billpay.payments import settlement
+from billpay.payments.attempts import calls as calls_repo
 from billpay.payments.attempts import repository as attempts_repo
-from billpay.payments.attempts.outcome import AWAITING_ANSWER, AttemptOutcome
-from billpay.payments.attempts.requests import vend_request, vend_request_for
+from billpay.payments.attempts.outcome import AWAITING_ANSWER, SEND_AGAIN, AttemptOutcome
+from billpay.payments.attempts.requests import (
+    provider_amount,
+    sale_plan,
+    vend_request,
+    vend_request_for,
+)
+from billpay.payments.attempts.resend import NotFoundStep, ResendPolicy
 from billpay.payments.lifecycle import StaleTransition, transition
 from billpay.payments.status import Status
 from billpay.providers.base import BillProvider, Outcome, ProviderName, VendRequest, VendResult
+from billpay.providers.calls import CallKind, ProviderCall, collect_calls
 from billpay.routing.breaker import Permit
 from billpay.routing.router import RouteChoice
 from billpay.state import AppState
@@ -57,6 +66,7 @@ class Call:
     request: VendRequest
     is_requery: bool
     permit: Permit | None = None  # the breaker's leave for a purchase call
+    is_resend: bool = False  # a purchase sent again after the provider said it had no record
 
 
 class Processor:
@@ -71,17 +81,20 @@ class Processor:
         payment_id = claimed.id
         snapshot: Payment | None = claimed
         with structlog.contextvars.bound_contextvars(payment_id=str(payment_id)):
-            # Bounded: every pass either ends or moves to a provider not tried before.
-            for _ in range(2 * len(ProviderName) + 2):
+            # Bounded: every pass ends, moves to a provider not tried before, or resends once
+            # (a resend's answer either ends or moves on).
+            for _ in range(3 * len(ProviderName) + 2):
                 call = await self._prepare(payment_id, snapshot)
                 snapshot = None  # later passes read the row their previous pass changed
                 if call is None:
                     return
                 started = time.perf_counter()
-                if call.is_requery:
-                    result = await call.provider.requery(call.request)
-                else:
-                    result = await call.provider.pay(call.request)
+                kind = CallKind.REQUERY if call.is_requery else CallKind.PURCHASE
+                with collect_calls(kind) as made:
+                    if call.is_requery:
+                        result = await call.provider.requery(call.request)
+                    else:
+                        result = await call.provider.pay(call.request)
                 elapsed = time.perf_counter() - started
                 observe_provider_call(call.provider.name.value, call.is_requery, result, elapsed)
                 log.info(
@@ -94,7 +107,7 @@ class Processor:
                     latency_ms=int(elapsed * 1000),
                     response=result.response,
                 )
-                if not await self._apply(call, result, int(elapsed * 1000)):
+                if not await self._apply(call, result, int(elapsed * 1000), made):
                     return
 
     async def _prepare(self, payment_id: uuid.UUID, snapshot: Payment | None) -> Call | None:
@@ -107,18 +120,21 @@ class Processor:
             if status not in (Status.PENDING, Status.PROCESSING):
                 await repo.release(session, payment.id, self.owner, None)
                 return None
-            plan = await self.state.plans.any(session, payment.plan)
+            plan = sale_plan(await self.state.plans.any(session, payment.plan), payment)
             if status is Status.PENDING:
                 # Attempts are created with the move to processing: a pending one has none.
                 return await self._start_attempt(session, payment, status, plan, tried=[])
             attempt = await attempts_repo.latest(session, payment.id)
             if attempt is not None and attempt.outcome in AWAITING_ANSWER:
                 return self._call_for(payment, attempt, plan, is_requery=True)
-            if attempt is not None and attempt.outcome == AttemptOutcome.NOT_SENT:
+            if attempt is not None and attempt.outcome in SEND_AGAIN:
                 await attempts_repo.update(
-                    session, attempt.id, {"outcome": AttemptOutcome.IN_FLIGHT}
+                    session,
+                    attempt.id,
+                    {"outcome": AttemptOutcome.IN_FLIGHT, "last_sent_at": raw.DB_NOW},
                 )
-                return self._call_for(payment, attempt, plan, is_requery=False)
+                call = self._call_for(payment, attempt, plan, is_requery=False)
+                return replace(call, is_resend=attempt.outcome == AttemptOutcome.RESEND)
             tried = await self._tried(session, payment.id)
             return await self._start_attempt(session, payment, status, plan, tried)
 
@@ -130,7 +146,8 @@ class Processor:
         plan: NormalizedPlan | None,
         tried: list[ProviderName],
     ) -> Call | None:
-        route = self.state.routes.next_route(plan, tried)
+        # A test-mode payment has providers of its own (the simulators), never the live ones.
+        route = self.state.routes_for(payment.livemode).next_route(plan, tried, payment.amount_kobo)
         if plan is None or route is None:
             reason = (
                 "every provider that sells this plan failed"
@@ -140,7 +157,7 @@ class Processor:
             await self._refund(session, payment, status, reason)
             return None
         choice = route.choice
-        provider = self.state.providers[choice.provider]
+        provider = self.state.providers_for(payment.livemode)[choice.provider]
         attempt = await self._insert_attempt(session, payment, provider, choice, len(tried) + 1)
         fields = {"provider": choice.provider.value}
         if status is Status.PENDING:
@@ -177,8 +194,10 @@ class Processor:
                 provider_reference=provider.new_reference(datetime.now(UTC)),
                 route_reason=choice.reason,
                 outcome=AttemptOutcome.IN_FLIGHT,
+                amount_kobo=provider_amount(payment, choice.meta),
                 sends=0,
                 requeries=0,
+                last_sent_at=datetime.now(UTC),  # as the column's default stamps it
             )
             if await attempts_repo.insert(session, attempt):
                 return attempt
@@ -192,26 +211,43 @@ class Processor:
         plan: NormalizedPlan | None,
         is_requery: bool,
     ) -> Call:
-        provider = self.state.providers[ProviderName(attempt.provider)]
+        provider = self.state.providers_for(payment.livemode)[ProviderName(attempt.provider)]
         request = vend_request_for(payment, plan, attempt)
         return Call(payment, attempt, provider, request, is_requery)
 
-    async def _apply(self, call: Call, result: VendResult, latency_ms: int) -> bool:
-        """Record the answer and move the payment. True when another call should follow now."""
-        self.state.routes.record(call.permit, result.outcome)
+    async def _apply(
+        self, call: Call, result: VendResult, latency_ms: int, made: list[ProviderCall]
+    ) -> bool:
+        """Record the answer, and every exchange behind it, and move the payment. True when
+        another call should follow now.
+
+        The exchanges are written with the answer they produced: a worker that dies after the
+        send and before this commit leaves no call row (the attempt, committed before the
+        send, still says a request may be out there, and is requeried).
+        """
+        self.state.routes_for(call.payment.livemode).record(call.permit, result.outcome)
         evidence = _evidence(call, result, latency_ms)
         try:
             async with self.state.unit_of_work() as session:
                 again = await self._decide(session, call, result, evidence)
                 await attempts_repo.update(session, call.attempt.id, evidence)
+                await self._record_calls(session, call, made)
                 return again
         except StaleTransition:
             # A webhook or an operator settled the payment meanwhile: keep the evidence only.
             log.info("payment_moved_concurrently")
             async with self.state.unit_of_work() as session:
                 await attempts_repo.update(session, call.attempt.id, evidence)
+                await self._record_calls(session, call, made)
                 await repo.release(session, call.payment.id, self.owner, None)
             return False
+
+    async def _record_calls(
+        self, session: AsyncSession, call: Call, made: list[ProviderCall]
+    ) -> None:
+        await calls_repo.record(
+            session, made, payment_id=call.payment.id, attempt_id=call.attempt.id
+        )
 
     async def _decide(
         self, session: AsyncSession, call: Call, result: VendResult, evidence: dict[str, Any]
@@ -231,12 +267,17 @@ class Processor:
                 units=result.units,
                 reason=f"{provider} delivered ({result.provider_status})",
                 actor=ACTOR,
+                cost_kobo=call.request.amount_kobo,
             )
             await repo.release(session, payment.id, self.owner, None)
             return False
-        if result.outcome is Outcome.UNKNOWN and not result.sent and not call.is_requery:
+        if result.outcome is Outcome.NOT_FOUND and call.is_requery:
+            return await self._not_found(session, call, result, evidence)
+        never_sent = result.outcome is Outcome.UNKNOWN and not result.sent
+        # A resend that never left changes nothing: the first send may still be out there.
+        if never_sent and not call.is_requery and not call.is_resend:
             return await self._not_sent(session, call, evidence)
-        if result.outcome is Outcome.UNKNOWN:
+        if result.outcome in (Outcome.UNKNOWN, Outcome.NOT_FOUND):
             await self._still_unknown(session, call, result, evidence)
             return False
         evidence.update(outcome=AttemptOutcome.FAILED, finished_at=datetime.now(UTC))
@@ -254,12 +295,47 @@ class Processor:
         await repo.release(session, call.payment.id, self.owner, self._due_after(sends - 1))
         return False
 
+    async def _not_found(
+        self, session: AsyncSession, call: Call, result: VendResult, evidence: dict[str, Any]
+    ) -> bool:
+        """The provider has no record of the reference. Once its last send is older than the
+        grace period, the purchase is sent again under the same reference: if the first one
+        did arrive meanwhile, the provider's duplicate-reference guard answers, and that answer
+        is unknown, settled by requery. Bounded; past the bound (or the deadline) the
+        reference is only requeried, and the deadline ends in review."""
+        attempt = call.attempt
+        policy = ResendPolicy(
+            timedelta(seconds=self.settings.resend_grace_seconds), self.settings.max_resends
+        )
+        step = policy.after_not_found(
+            sends=attempt.sends,
+            last_sent_at=attempt.last_sent_at,
+            now=datetime.now(UTC),
+            deadline_at=call.payment.deadline_at,
+        )
+        if step is NotFoundStep.REQUERY:
+            await self._still_unknown(session, call, result, evidence)
+            return False
+        if step is NotFoundStep.WAIT:
+            evidence["outcome"] = AttemptOutcome.UNKNOWN
+            # Asked again when the grace ends, not a schedule step later.
+            grace_ends = policy.resend_at(attempt.last_sent_at)
+            due = min(self._due_after(attempt.requeries + 1), grace_ends)
+            await repo.release(session, call.payment.id, self.owner, due)
+            return False
+        log.info("resending_unfound_reference", reference=attempt.provider_reference)
+        evidence["outcome"] = AttemptOutcome.RESEND
+        return True
+
+    def _past_deadline(self, payment: Payment) -> bool:
+        return payment.deadline_at is not None and datetime.now(UTC) >= payment.deadline_at
+
     async def _still_unknown(
         self, session: AsyncSession, call: Call, result: VendResult, evidence: dict[str, Any]
     ) -> None:
         payment, attempt = call.payment, call.attempt
         evidence["outcome"] = AttemptOutcome.UNKNOWN
-        if payment.deadline_at is not None and datetime.now(UTC) >= payment.deadline_at:
+        if self._past_deadline(payment):
             await settlement.send_to_review(
                 session,
                 payment,
@@ -279,9 +355,9 @@ class Processor:
     async def _after_definite_failure(
         self, session: AsyncSession, payment: Payment, provider: str, message: str
     ) -> bool:
-        plan = await self.state.plans.any(session, payment.plan)
+        plan = sale_plan(await self.state.plans.any(session, payment.plan), payment)
         tried = await self._tried(session, payment.id)
-        if self.state.routes.has_next(plan, tried):
+        if self.state.routes_for(payment.livemode).has_next(plan, tried, payment.amount_kobo):
             # Fallback is safe only now: the previous attempt definitely did not deliver.
             await payments_repo.set_fields(session, payment.id, {"next_run_at": datetime.now(UTC)})
             return True

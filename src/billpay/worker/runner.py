@@ -23,7 +23,9 @@ from billpay.db.listen import Listener
 from billpay.inbox.jobs import process_inbox
 from billpay.models import Payment
 from billpay.outbox.dispatcher import run_dispatcher
+from billpay.payments.jobs import watch_reversals
 from billpay.payments.repository import JOBS_CHANNEL, WORK_CHANNEL
+from billpay.reconciliation.service import PeriodicReconciliation
 from billpay.state import AppState
 from billpay.worker import periodic
 from billpay.worker import repository as repo
@@ -46,6 +48,7 @@ class Worker:
         self._jobs_wake = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
         self._catalog_synced_at = time.monotonic()
+        self._reconcile = PeriodicReconciliation()
 
     def wake(self, *_: Any) -> None:
         self._wake.set()
@@ -132,8 +135,10 @@ class Worker:
                     log.exception("periodic_job_failed", job=job.__name__)
             state_jobs: list[Callable[[AppState], Awaitable[int]]] = [
                 process_inbox,
+                watch_reversals,
                 *self.state.funding.periodic_jobs(),
                 self._resync_catalog_when_due,
+                self._reconcile,
             ]
             for state_job in state_jobs:
                 try:
@@ -148,7 +153,9 @@ class Worker:
             return 0
         self._catalog_synced_at = time.monotonic()
         async with state.unit_of_work() as session:
-            report = await sync_catalog(session, state.providers)
+            report = await sync_catalog(
+                session, state.providers, list_prices=state.settings.plan_prices
+            )
         state.plans.forget()
         log.info("catalog_resynced", plans=report.plans, deactivated=report.deactivated)
         return report.plans

@@ -28,7 +28,7 @@ from billpay.providers.interswitch.transformers import (
     bill_type_for,
     classify,
     customer_validation,
-    extract_token,
+    delivered_tokens,
     international_msisdn,
     kobo_string,
     new_request_reference,
@@ -144,7 +144,7 @@ def test_electricity_token_comes_from_recharge_pin_and_is_masked_in_the_evidence
     ],
 )
 def test_token_extraction(texts: tuple[str | None, str | None], token: str | None) -> None:
-    assert extract_token(*texts) == token
+    assert delivered_tokens(Outcome.SUCCEEDED, *texts).main == token
 
 
 def test_a_token_is_not_reported_for_a_vend_that_did_not_succeed() -> None:
@@ -273,11 +273,9 @@ def test_query_success_reads_transaction_response_code() -> None:
 
 
 def test_query_without_transaction_response_code_is_unknown_whatever_the_grouping() -> None:
-    # "Unable to locate record": the grouping describes the query call, not a payment.
-    not_found = {"ResponseCode": "90025", "ResponseCodeGrouping": "FAILED"}
+    # The grouping describes the query call, not a payment.
     top_level_only = {"ResponseCode": "90000", "ResponseCodeGrouping": "SUCCESSFUL"}
 
-    assert query_result(not_found, 120_000).outcome is Outcome.UNKNOWN
     assert query_result(top_level_only, 120_000).outcome is Outcome.UNKNOWN
 
 

@@ -263,12 +263,12 @@ async def test_answer_about_another_request_id_is_unknown(make_connector: Make):
     assert "not ours" in result.message
 
 
-async def test_requery_of_an_unknown_request_id_is_not_final(make_connector: Make):
+async def test_requery_of_an_unknown_request_id_is_not_found_never_failed(make_connector: Make):
     connector, _ = make_connector(
         answering({"code": "015", "response_description": "INVALID REQUEST ID"})
     )
     result = await connector.requery(vend())
-    assert (result.outcome, result.provider_status) == (Outcome.UNKNOWN, "015")
+    assert (result.outcome, result.provider_status) == (Outcome.NOT_FOUND, "015")
 
 
 async def test_refused_requery_is_not_a_failed_purchase(make_connector: Make):

@@ -110,7 +110,7 @@ REQUERY_CODES = [
     ("040", "reversed", Outcome.FAILED, True),
     ("016", None, Outcome.FAILED, False),
     ("091", None, Outcome.FAILED, False),
-    ("015", None, Outcome.UNKNOWN, False),  # never final at once (§1.6)
+    ("015", None, Outcome.NOT_FOUND, False),  # no record of the id: never final (§1.6)
     ("014", None, Outcome.UNKNOWN, False),
     ("099", None, Outcome.UNKNOWN, False),
     # A refused requery call says nothing about the purchase it asked about.
@@ -216,9 +216,9 @@ def test_numeric_code_is_read_as_text():
 @pytest.mark.parametrize(
     ("fixture", "token", "units"),
     [
-        ("electricity_eko_main_token", "42167939781206619049", "16666.666"),
+        ("electricity_eko_main_token", "42167939781206619049", "16666.666 kWh"),
         ("electricity_ikedc_token_units", "26362054405982757802", "79.9 kWh"),
-        ("electricity_capital_token", "11112222333344445555", "45.2"),
+        ("electricity_capital_token", "11112222333344445555", "45.2 kWh"),
         ("electricity_purchased_code_only", "42167939781206619049", None),
     ],
 )
@@ -384,8 +384,25 @@ def test_tv_body_sends_subscription_type(subscription: SubscriptionType | None, 
     product = ProviderProduct(BillType.CABLE_TV, "dstv", "dstv-compact")
     body = t.purchase_body(vend(product, "1212121212", 1_900_000, subscription_type=subscription))
     assert body["subscription_type"] == sent
-    assert body["variation_code"] == "dstv-compact"
     assert body["billersCode"] == "1212121212"
+
+
+def test_a_renewal_names_no_bouquet_and_is_sent_the_renewal_amount():
+    # DSTV page: renew with no variation_code, amount = merchant-verify's Renewal_Amount.
+    product = ProviderProduct(BillType.CABLE_TV, "dstv", "dstv-compact")
+    renewal = vend(product, "1212121212", 1_650_050, subscription_type=SubscriptionType.RENEW)
+
+    body = t.purchase_body(renewal)
+
+    assert "variation_code" not in body
+    assert b'"amount":16500.50' in t.encode_json(body)
+
+
+def test_a_bouquet_change_names_the_new_bouquet():
+    product = ProviderProduct(BillType.CABLE_TV, "dstv", "dstv-compact")
+    change = vend(product, "1212121212", 1_900_000, subscription_type=SubscriptionType.CHANGE)
+
+    assert t.purchase_body(change)["variation_code"] == "dstv-compact"
 
 
 @pytest.mark.parametrize("meter_type", list(MeterType))

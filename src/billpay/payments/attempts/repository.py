@@ -28,6 +28,7 @@ _INSERTED_COLUMNS = (
     "provider_reference",
     "route_reason",
     "outcome",
+    "amount_kobo",
 )
 
 
@@ -75,6 +76,17 @@ async def providers_tried(session: AsyncSession, payment_id: uuid.UUID) -> list[
         .order_by(PaymentAttempt.number)
     )
     return list(rows.all())
+
+
+async def cost_of(session: AsyncSession, payment_id: uuid.UUID, provider: str) -> int | None:
+    """What ``provider`` was asked to take for this payment (one attempt per provider), or
+    None when the attempt predates that record."""
+    cost: int | None = await session.scalar(
+        select(PaymentAttempt.amount_kobo).where(
+            PaymentAttempt.payment_id == payment_id, PaymentAttempt.provider == provider
+        )
+    )
+    return cost
 
 
 # --- the payment detail page -----------------------------------------------------------------

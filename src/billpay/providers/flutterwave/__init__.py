@@ -1,12 +1,12 @@
 """Flutterwave v3 Bills (providers.md §2)."""
 
-from billpay.config import Settings
+from billpay.config import PROVIDER_FIELDS, Settings
 from billpay.providers.base import ProviderName, ProviderRegistration
 from billpay.providers.flutterwave.connector import FlutterwaveConnector
 
 
 def configured(settings: Settings) -> bool:
-    return bool(settings.flutterwave_base_url and settings.flutterwave_secret_key)
+    return all(getattr(settings, field) for field in PROVIDER_FIELDS["flutterwave"].required)
 
 
 REGISTRATION = ProviderRegistration(ProviderName.FLUTTERWAVE, configured, FlutterwaveConnector)

@@ -8,7 +8,10 @@ The rules that matter:
 - only an explicit ``status: "error"`` with a 4xx on create is ``FAILED``, and not when it says
   the reference was already used (the earlier request under it may have vended);
 - the status lookup is ``FAILED`` only when it says ``failed``; absent, pending, unknown or
-  "not found" are ``UNKNOWN`` (looking up by our own reference is UNCONFIRMED);
+  "not found" are ``UNKNOWN``. "Not found" is deliberately not ``NOT_FOUND`` (which allows a
+  resend): the docs do not say the lookup accepts our own reference (providers.md §2.5, a
+  public report of exactly this failing), so "not found" does not show that the purchase never
+  arrived, and resending on it would rest on a duplicate-reference guard the docs never define;
 - a validation outage is ``UNAVAILABLE``, never ``INVALID``.
 """
 
@@ -48,6 +51,7 @@ from billpay.providers.flutterwave.wire import (
     PaymentData,
     ValidationData,
 )
+from billpay.providers.tokens import Tokens, read_tokens, read_units
 from billpay.redact import mask_text, redact
 
 # The top-level categories billpay sells. The betting category's code is not in the public
@@ -295,14 +299,15 @@ def _vend_result(
     message: str | None = None,
 ) -> VendResult:
     data = reply.data if reply else None
-    delivered = outcome is Outcome.SUCCEEDED
+    tokens = _tokens(data) if outcome is Outcome.SUCCEEDED else Tokens()
     return VendResult(
         outcome=outcome,
         provider_status=_provider_status(answer, reply),
         message=message or (reply.message if reply else _no_answer_message(answer)),
         provider_transaction_id=provider_transaction_id(data, reference),
-        token=_token(data) if delivered else None,
-        units=_units(data) if delivered else None,
+        token=tokens.main,
+        bonus_tokens=tokens.bonus,
+        units=_units(data) if outcome is Outcome.SUCCEEDED else None,
         sent=answer.failure != "connect-error",
         http_status=answer.http_status,
         request=redact(request),
@@ -319,19 +324,25 @@ def provider_transaction_id(data: object, reference: str) -> str | None:
     return None
 
 
-def _token(data: object) -> str | None:
-    token = getattr(data, "recharge_token", None)
+def _tokens(data: object) -> Tokens:
+    """``recharge_token`` (create, providers.md §2.4), then ``extra`` (where a lookup carries the
+    token is UNCONFIRMED; ``extra`` is the documented candidate), labels stripped."""
     extra = getattr(data, "extra", None)
-    # Where a lookup carries the token is UNCONFIRMED; ``extra`` is the documented candidate.
-    if not token and isinstance(extra, Mapping):
-        token = extra.get("recharge_token") or extra.get("token")
-    return str(token) if token else None
+    extra_texts = (
+        (_text_or_none(extra.get("recharge_token")), _text_or_none(extra.get("token")))
+        if isinstance(extra, Mapping)
+        else ()
+    )
+    return read_tokens(getattr(data, "recharge_token", None), *extra_texts)
 
 
 def _units(data: object) -> str | None:
     extra = getattr(data, "extra", None)
-    units = extra.get("units") if isinstance(extra, Mapping) else None
-    return str(units) if units else None
+    return read_units(extra.get("units")) if isinstance(extra, Mapping) else None
+
+
+def _text_or_none(value: object) -> str | None:
+    return str(value) if isinstance(value, str | int) and not isinstance(value, bool) else None
 
 
 def _provider_status(answer: HttpAnswer, reply: Reply[Any] | None) -> str:

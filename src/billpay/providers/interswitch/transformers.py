@@ -40,6 +40,7 @@ from billpay.providers.interswitch.wire import (
     PaymentItems,
     TransactionQueryResponse,
 )
+from billpay.providers.tokens import Tokens, read_tokens, read_units
 from billpay.redact import redact
 
 # --- outcome classification --------------------------------------------------------------------
@@ -53,14 +54,22 @@ _GROUPING_OUTCOMES: Mapping[str, Outcome] = {
     "PENDING": Outcome.UNKNOWN,
 }
 
-# Codes that never prove a failure whatever grouping comes with them. Inferred from the
-# ISO-8583 pattern (900 + ISO code, providers.md §3.6; UNCONFIRMED): "in progress", and
-# "this reference was already used", which says nothing about how the first use ended.
+# Codes that never prove a failure whatever grouping comes with them. ``10001`` is documented
+# (Quickteller Appendix A, providers.md §3.6): "check to see if you have sent a duplicate request
+# reference … query for the transaction". The others are inferred from the ISO-8583 pattern
+# (900 + ISO code; UNCONFIRMED): "in progress", and "this reference was already used", which
+# says nothing about how the first use ended.
 REQUERY_CODES: Mapping[str, str] = {
+    "10001": "unknown error (possibly a duplicate request reference): query the transaction",
     "90009": "request in progress",
     "90026": "duplicate record (reference already used)",
     "90094": "duplicate transmission (reference already used)",
 }
+
+
+# Query Transaction's "Unable to locate record" (ISO 25): Interswitch has no record of the
+# reference, so the payment advice may never have arrived. NOT_FOUND — never FAILED.
+NO_RECORD_CODE = "90025"
 
 
 def classify(code: str | None, grouping: str | None) -> Outcome:
@@ -132,29 +141,12 @@ def new_request_reference(prefix: str) -> str:
     return f"{prefix}{suffix:0{REFERENCE_RANDOM_DIGITS}d}"
 
 
-# A prepaid token is a 16–24 digit run, possibly grouped ("4216 7939 7812 0661 9049"). Shorter
-# digit runs in MiscData are phone numbers or receipt numbers, and "Virtual Top Up" is a label.
-_TOKEN = re.compile(r"(?<!\d)\d(?:[ -]?\d){15,23}(?!\d)")
-_UNITS = re.compile(r"(\d+(?:\.\d+)?)\s*kwh", re.IGNORECASE)
-
-
-def extract_token(*texts: str | None) -> str | None:
-    for text in texts:
-        if text and (match := _TOKEN.search(text)):
-            return re.sub(r"[ -]", "", match.group())
-    return None
-
-
-def _delivered_token(outcome: Outcome, *texts: str | None) -> str | None:
-    """A token is only worth showing once the vend is known to have succeeded."""
-    return extract_token(*texts) if outcome is Outcome.SUCCEEDED else None
-
-
-def extract_units(*texts: str | None) -> str | None:
-    for text in texts:
-        if text and (match := _UNITS.search(text)):
-            return f"{match.group(1)} kWh"
-    return None
+def delivered_tokens(outcome: Outcome, recharge_pin: str | None, misc_data: str | None) -> Tokens:
+    """The tokens in ``RechargePIN`` then ``MiscData`` (shorter digit runs there are phone or
+    receipt numbers, "Virtual Top Up" a label), once the vend is known to have succeeded."""
+    if outcome is not Outcome.SUCCEEDED:
+        return Tokens()
+    return read_tokens(recharge_pin, misc_data)
 
 
 WireModel = TypeVar("WireModel", bound=BaseModel)
@@ -182,13 +174,15 @@ def advice_result(body: Mapping[str, Any]) -> VendResult:
     if advice is None:
         return unreadable_vend_result(body, "payment advice response has an unexpected shape")
     outcome = classify(advice.response_code, advice.response_code_grouping)
+    tokens = delivered_tokens(outcome, advice.recharge_pin, advice.misc_data)
     return VendResult(
         outcome=outcome,
         provider_status=_provider_status(advice.response_code, advice.response_code_grouping),
         message=_describe(advice.response_code, advice.response_description),
         provider_transaction_id=advice.transaction_ref or None,
-        token=_delivered_token(outcome, advice.recharge_pin, advice.misc_data),
-        units=extract_units(advice.misc_data, advice.recharge_pin),
+        token=tokens.main,
+        bonus_tokens=tokens.bonus,
+        units=read_units(advice.misc_data, advice.recharge_pin),
         response=redact(body),
     )
 
@@ -204,6 +198,13 @@ def query_result(body: Mapping[str, Any], expected_amount_kobo: int) -> VendResu
     if query is None:
         return unreadable_vend_result(body, "transaction query response has an unexpected shape")
     code, grouping = query.transaction_response_code, query.response_code_grouping
+    if NO_RECORD_CODE in (code, query.response_code) and code in (None, NO_RECORD_CODE):
+        return VendResult(
+            outcome=Outcome.NOT_FOUND,
+            provider_status=_provider_status(NO_RECORD_CODE, grouping),
+            message=_describe(NO_RECORD_CODE, query.response_description or "no such record"),
+            response=redact(body),
+        )
     outcome = classify(code, grouping) if code else Outcome.UNKNOWN
     message = _describe(code or query.response_code, query.response_description or query.status)
     queried_amount = _kobo_or_none(query.amount)
@@ -213,13 +214,15 @@ def query_result(body: Mapping[str, Any], expected_amount_kobo: int) -> VendResu
             f"queried transaction is for {queried_amount} kobo, not {expected_amount_kobo}: "
             "the reference may name another transaction"
         )
+    tokens = delivered_tokens(outcome, query.recharge_pin, query.misc_data)
     return VendResult(
         outcome=outcome,
         provider_status=_provider_status(code, grouping),
         message=message,
         provider_transaction_id=query.transaction_ref or query.transaction_id or None,
-        token=_delivered_token(outcome, query.recharge_pin, query.misc_data),
-        units=extract_units(query.misc_data, query.recharge_pin),
+        token=tokens.main,
+        bonus_tokens=tokens.bonus,
+        units=read_units(query.misc_data, query.recharge_pin),
         response=redact(body),
     )
 

@@ -12,7 +12,7 @@ import re
 import secrets
 import string
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Final, TypeVar
 from zoneinfo import ZoneInfo
@@ -34,6 +34,7 @@ from billpay.providers.base import (
     VendRequest,
     VendResult,
 )
+from billpay.providers.tokens import Tokens, read_tokens, read_units
 from billpay.providers.vtpass import wire
 from billpay.redact import redact
 
@@ -91,13 +92,22 @@ def purchase_body(request: VendRequest) -> JsonBody:
     if product.bill_type is BillType.DATA:
         body["variation_code"] = product.plan_code
     elif product.bill_type is BillType.CABLE_TV:
-        body["variation_code"] = product.plan_code
-        body["subscription_type"] = (request.subscription_type or SubscriptionType.CHANGE).value
+        _tv_subscription(body, request)
     elif product.bill_type is BillType.ELECTRICITY:
         body["variation_code"] = _meter_type(product).value
     else:
         raise UnsellableProduct(f"VTpass does not sell {product.bill_type.value}")
     return body
+
+
+def _tv_subscription(body: JsonBody, request: VendRequest) -> None:
+    """DStv/GOtv (providers.md §1.5): a renewal names no bouquet and is sent the renewal amount
+    merchant-verify quoted (VTpass tops up with whatever it is sent); a change names the new
+    bouquet's variation code, at its price."""
+    subscription = request.subscription_type or SubscriptionType.CHANGE
+    body["subscription_type"] = subscription.value
+    if subscription is SubscriptionType.CHANGE:
+        body["variation_code"] = request.product.plan_code
 
 
 def _meter_type(product: ProviderProduct) -> MeterType:
@@ -191,10 +201,13 @@ def code_outcome(code: str | None, status: str | None) -> tuple[Outcome, bool]:
 def requery_code_outcome(code: str | None, status: str | None) -> tuple[Outcome, bool]:
     """As ``code_outcome``, except for answers that are about the requery call itself.
 
-    ``015`` (request_id never seen) may only mean "not seen yet" after a timed-out pay, and a
-    refused requery (credentials, arguments, ...) says nothing about the purchase: requery again.
+    ``015`` (request_id never seen, providers.md §1.6) is NOT_FOUND: the purchase may never
+    have arrived, or may not have been recorded yet, so it is never a failure. A refused
+    requery (credentials, arguments, ...) says nothing about the purchase: requery again.
     """
-    if code == UNKNOWN_REQUEST_ID_CODE or code in REQUEST_REFUSED_CODES:
+    if code == UNKNOWN_REQUEST_ID_CODE:
+        return Outcome.NOT_FOUND, False
+    if code in REQUEST_REFUSED_CODES:
         return Outcome.UNKNOWN, False
     return code_outcome(code, status)
 
@@ -235,12 +248,14 @@ def parse_purchase(body: Any) -> wire.PurchaseResponse | None:
 
 def _result(response: wire.PurchaseResponse, rule: OutcomeRule) -> VendResult:
     outcome, reversed_ = rule(response.code, response.status)
+    tokens = electricity_tokens(response)
     return VendResult(
         outcome=outcome,
         provider_status=_provider_status(response.code, response.status),
         message=response.response_description or "",
         provider_transaction_id=response.provider_transaction_id,
-        token=electricity_token(response),
+        token=tokens.main,
+        bonus_tokens=tokens.bonus,
         units=electricity_units(response),
         reversed=reversed_,
     )
@@ -258,23 +273,22 @@ def _unknown(status: str, message: str) -> VendResult:
 
 # --- electricity tokens ------------------------------------------------------------------------
 
-# "Token : 42167939781206619049 Bonus Token : 62881559799402440206" → the first, not the bonus.
-_TOKEN_IN_PURCHASED_CODE = re.compile(r"(?<!bonus )token\s*:\s*(\d[\d -]*\d)", re.IGNORECASE)
 
-
-def electricity_token(response: wire.PurchaseResponse) -> str | None:
-    """The vended PIN: ``mainToken``, then ``token``, then ``Token``, then ``purchased_code``."""
-    for candidate in (response.main_token, response.token_lower, response.token_capital):
-        if candidate:
-            return candidate
-    if not response.purchased_code:
-        return None
-    match = _TOKEN_IN_PURCHASED_CODE.search(response.purchased_code)
-    return re.sub(r"[ -]", "", match.group(1)) if match else None
+def electricity_tokens(response: wire.PurchaseResponse) -> Tokens:
+    """``mainToken``, then ``token``, then ``Token``, then ``purchased_code`` (providers.md §1.5),
+    labels stripped (IKEDC writes ``"Token : 2636…"`` in ``token``); ``bonusToken`` and any
+    ``Bonus Token :`` in ``purchased_code`` are kept as bonus tokens."""
+    return read_tokens(
+        response.main_token,
+        response.token_lower,
+        response.token_capital,
+        response.purchased_code,
+        bonus_texts=(response.bonus_token,),
+    )
 
 
 def electricity_units(response: wire.PurchaseResponse) -> str | None:
-    return response.units_lower or response.units_capital or response.main_token_units
+    return read_units(response.units_lower, response.units_capital, response.main_token_units)
 
 
 # --- customer verification ---------------------------------------------------------------------
@@ -316,7 +330,20 @@ def _verified(content: wire.VerifyContent | None, raw: Mapping[str, Any]) -> Cus
         address=content.address,
         min_kobo=_kobo_or_none(content.minimum_amount),
         raw=raw,
+        current_bouquet=content.current_bouquet,
+        renewal_kobo=_kobo_or_none(content.renewal_amount),
+        due_date=_date_or_none(content.due_date),
     )
+
+
+def _date_or_none(text: str | None) -> date | None:
+    """``Due_Date`` as shown on the DSTV page (``"2025-12-31T00:00:00"``); unreadable → None."""
+    if not text:
+        return None
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).date()
+    except ValueError:
+        return None
 
 
 def _unavailable(message: str, raw: Mapping[str, Any] | None = None) -> CustomerValidation:

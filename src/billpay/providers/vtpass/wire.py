@@ -115,6 +115,7 @@ class PurchaseResponse(WireModel):
     purchased_code: Text = None
     # Electricity: the token and units field names differ per disco (providers.md §1.5).
     main_token: Text = Field(default=None, alias="mainToken")
+    bonus_token: Text = Field(default=None, alias="bonusToken")
     token_lower: Text = Field(default=None, alias="token")
     token_capital: Text = Field(default=None, alias="Token")
     units_lower: Text = Field(default=None, alias="units")
@@ -148,6 +149,10 @@ class VerifyContent(WireModel):
     minimum_amount: Naira = Field(
         default=None, validation_alias=AliasChoices("Minimum_Amount", "Min_Purchase_Amount")
     )
+    # DStv/GOtv smartcard verify (providers.md §1.5).
+    current_bouquet: Text = Field(default=None, alias="Current_Bouquet")
+    renewal_amount: Naira = Field(default=None, alias="Renewal_Amount")
+    due_date: TransactionDate = Field(default=None, alias="Due_Date")
 
 
 class VerifyResponse(WireModel):

@@ -32,6 +32,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from billpay.sandbox.connection import CutConnection
 from billpay.sandbox.flutterwave import state as catalog
 from billpay.sandbox.flutterwave.codec import read_json, write_json
 from billpay.sandbox.flutterwave.state import (
@@ -241,6 +242,8 @@ class _Sandbox:
         )
         if refused:
             return refused
+        if fault is not None and fault.kind is FaultKind.LOST_PURCHASE:
+            return CutConnection()
         purchase = _checked_purchase(item, customer, reference, body)
         if isinstance(purchase, str):
             return _error(400, purchase)
@@ -514,7 +517,7 @@ def _vend_json(vend: Vend) -> dict[str, Any]:
     biller = catalog.biller(vend.item.biller_code)
     data: dict[str, Any] = {
         "phone_number": vend.customer,
-        "amount": naira_number(vend.amount_kobo),
+        "amount": js_naira(vend.amount_kobo),
         "network": biller.name if biller else vend.item.biller_name,
     }
     if vend.endpoint == "legacy":
@@ -554,6 +557,13 @@ def _status_json(vend: Vend) -> dict[str, Any]:
     }
 
 
+def js_naira(kobo: int) -> int | Decimal:
+    """Naira as Flutterwave's (JavaScript) serializer writes a number: ``1800``, ``500.5`` — the
+    shortest form, so ₦500.50 goes out as ``500.5`` (providers.md §2.6)."""
+    amount = naira_number(kobo)
+    return amount.normalize() if isinstance(amount, Decimal) else amount
+
+
 def _naira_text(vend: Vend) -> str:
     # The documented lookups show airtime as "500.0000" and other bills as "1800.00".
     naira = naira_from_kobo(vend.amount_kobo)
@@ -568,7 +578,7 @@ def _webhook_json(vend: Vend) -> dict[str, Any]:
         "event.type": "SingleBillPayment",
         "data": {
             "customer": vend.customer,
-            "amount": naira_number(vend.amount_kobo),
+            "amount": js_naira(vend.amount_kobo),
             "network": biller.short_name if biller else vend.item.biller_name,
             "tx_ref": vend.flutterwave_ref,
             "flw_ref": vend.biller_ref,

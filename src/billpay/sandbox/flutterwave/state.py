@@ -191,6 +191,9 @@ class FaultKind(enum.StrEnum):
     PENDING_THEN_SUCCESS = "pending_then_success"  # "pending" until settled, then delivered
     PENDING_THEN_FAILURE = "pending_then_failure"  # "pending" until settled, then failed
     DEFINITE_FAILURE = "definite_failure"  # 400 error on create, nothing vended
+    # The purchase is lost before it is recorded and the connection cut without an answer: the
+    # lookup then finds no transaction.
+    LOST_PURCHASE = "lost_purchase"
 
 
 class Operation(enum.StrEnum):
@@ -209,6 +212,7 @@ CREATE_ONLY = frozenset(
         FaultKind.PENDING_THEN_SUCCESS,
         FaultKind.PENDING_THEN_FAILURE,
         FaultKind.DEFINITE_FAILURE,
+        FaultKind.LOST_PURCHASE,
     }
 )
 HANG_SECONDS = 60.0  # longer than any sane client timeout; a hang also ends when the client leaves

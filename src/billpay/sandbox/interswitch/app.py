@@ -32,6 +32,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from billpay.sandbox.connection import CutConnection
 from billpay.sandbox.interswitch.state import (
     ADVICE_FAULTS,
     BILLERS,
@@ -232,6 +233,10 @@ class InterswitchSandbox:
         customer = check_customer(biller, customer_id)
         refusal = _refusal(item, amount_kobo, customer.code)
         fault = None if refusal else self.state.take_fault(ADVICE_FAULTS, customer_id, reference)
+        if fault and fault.fault is FaultName.LOST_PURCHASE:
+            return CutConnection()  # nothing recorded: the query will say 90025
+        if fault and fault.fault is FaultName.UNKNOWN_ERROR:
+            return _failure(DUPLICATE_REFERENCE)  # nothing recorded either
         final_code = refusal or _final_code(fault)
         token_sold = final_code == SUCCESSFUL and biller.sells_prepaid_tokens
         vend = Vend(

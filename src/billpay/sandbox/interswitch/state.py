@@ -4,8 +4,9 @@ Everything a test may want to set or inspect is here and usable in-process; ``ap
 translates it to and from the wire. Mutations take a lock because the app runs on a server
 thread while tests drive the state from theirs.
 
-Response codes the public docs do not list (invalid amount, duplicate reference, …) are this
-sandbox's choices, built on the same "900 + ISO-8583 code" pattern providers.md §3.6 infers.
+Response codes the public docs do not list (invalid amount, invalid customer, …) are this
+sandbox's choices, built on the same "900 + ISO-8583 code" pattern providers.md §3.6 infers; a
+reused reference answers the documented ``10001``.
 """
 
 from __future__ import annotations
@@ -32,7 +33,10 @@ UNKNOWN_PAYMENT_CODE = "90012"  # ISO 12: invalid transaction
 INVALID_AMOUNT = "90013"  # ISO 13: invalid amount
 INVALID_CUSTOMER = "90014"  # ISO 14: invalid card/account number
 NO_SUCH_REFERENCE = "90025"  # ISO 25: unable to locate record
-DUPLICATE_REFERENCE = "90026"  # ISO 26: duplicate record
+# Quickteller Appendix A: "Unknown error … check to see if you have sent a duplicate request
+# reference id … query for the transaction" (providers.md §3.6). Answered with grouping FAILED,
+# the reading that would refund a payment whose first use of the reference vended.
+DUPLICATE_REFERENCE = "10001"
 SYSTEM_MALFUNCTION = "90096"  # ISO 96
 INVALID_REQUEST = "10002"  # documented
 TERMINAL_MISMATCH = "20021"  # documented: TerminalId/ClientId …
@@ -45,7 +49,7 @@ DESCRIPTIONS: Mapping[str, str] = {
     INVALID_AMOUNT: "Invalid amount",
     INVALID_CUSTOMER: "Invalid customer id",
     NO_SUCH_REFERENCE: "Unable to locate record",
-    DUPLICATE_REFERENCE: "Duplicate request reference",
+    DUPLICATE_REFERENCE: "Unknown error",
     SYSTEM_MALFUNCTION: "System malfunction",
     INVALID_REQUEST: "Invalid request",
     TERMINAL_MISMATCH: "TerminalId does not match the client",
@@ -245,11 +249,19 @@ class FaultName(enum.StrEnum):
     QUERY_GROUPING_FAILED = "query_grouping_failed"  # advice PENDING; query 90000 + FAILED
     DEFINITE_FAILURE = "definite_failure"  # advice answered with grouping FAILED, no vend
     EXPIRE_TOKENS = "expire_tokens"  # not kept: every issued token expires at once
+    # 10001 "Unknown error" (the documented duplicate-reference answer) for a fresh reference:
+    # nothing is recorded, so the query then says 90025.
+    UNKNOWN_ERROR = "unknown_error"
+    # The advice is lost before it is recorded: the connection is cut without an answer, and
+    # the query then says 90025 "unable to locate record".
+    LOST_PURCHASE = "lost_purchase"
 
 
 REQUEST_FAULTS = frozenset({FaultName.HTTP_500, FaultName.TIMEOUT})
 ADVICE_FAULTS = frozenset(
     {
+        FaultName.UNKNOWN_ERROR,
+        FaultName.LOST_PURCHASE,
         FaultName.VEND_THEN_TIMEOUT,
         FaultName.PENDING_THEN_SUCCESSFUL,
         FaultName.QUERY_GROUPING_FAILED,

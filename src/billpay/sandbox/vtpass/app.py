@@ -38,6 +38,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
+from billpay.sandbox.connection import CutConnection
 from billpay.sandbox.vtpass import responses
 from billpay.sandbox.vtpass.catalog import LAGOS, Behaviour
 from billpay.sandbox.vtpass.faults import FaultKind, FaultRule
@@ -188,6 +189,8 @@ class _Sandbox:
         faults = self.state.faults
         if faults.latency_ms:
             await asyncio.sleep(faults.latency_ms / 1000)
+        if fault is not None and fault.kind is FaultKind.LOST_PURCHASE:
+            return CutConnection()
         if fault is not None and fault.kind in _BEFORE_PROCESSING:
             return await self._deliver(request, Answer(), _BEFORE_PROCESSING[fault.kind])
         answer = produce(fault)

@@ -73,6 +73,8 @@ class Service:
     variations_key: str = "variations"
     # IKEDC answers with ``token``/``units``, other discos with ``mainToken``/``mainTokenUnits``.
     ikedc_token_shape: bool = False
+    # Eko answers carry a ``bonusToken`` (an FBE token) beside ``mainToken`` (providers.md §1.5).
+    bonus_token: bool = False
 
     def variation(self, code: str | None) -> Variation | None:
         return next((v for v in self.variations if v.code == code), None)
@@ -121,7 +123,7 @@ def _bundles(
     )
 
 
-def _disco(service_id: str, name: str, *, ikedc: bool = False) -> Service:
+def _disco(service_id: str, name: str, *, ikedc: bool = False, bonus: bool = False) -> Service:
     return Service(
         service_id,
         name,
@@ -130,6 +132,7 @@ def _disco(service_id: str, name: str, *, ikedc: bool = False) -> Service:
         min_kobo=500 * NAIRA,
         max_kobo=500_000 * NAIRA,
         ikedc_token_shape=ikedc,
+        bonus_token=bonus,
     )
 
 
@@ -220,7 +223,7 @@ _ALL_SERVICES: Final = (
         "variations",
     ),
     _disco("ikeja-electric", "Ikeja Electric Payment - IKEDC", ikedc=True),
-    _disco("eko-electric", "Eko Electric Payment - EKEDC"),
+    _disco("eko-electric", "Eko Electric Payment - EKEDC", bonus=True),
     _disco("abuja-electric", "Abuja Electricity Distribution Company- AEDC"),
     _disco("ibadan-electric", "IBEDC - Ibadan Electricity Distribution Company"),
     _disco("portharcourt-electric", "PHED - Port Harcourt Electric"),
@@ -254,7 +257,14 @@ MAGIC_PHONES: Final[Mapping[str, Behaviour]] = {
     "300000000000": Behaviour.TIMEOUT,
 }
 VALID_METERS: Final[Mapping[str, str]] = {"1111111111111": "prepaid", "1010101010101": "postpaid"}
-VALID_SMARTCARDS: Final = frozenset({"1212121212"})
+SANDBOX_SMARTCARD: Final = "1212121212"
+# Smartcards whose renewal is not the bouquet's list price, in percent of it: the DSTV page warns
+# that Renewal_Amount "might be different from the real price" (discounts, promos).
+RENEWAL_PERCENT: Final[Mapping[str, int]] = {
+    "1313131313": 85,  # a 15 % promo
+    "1414141414": 110,  # the customer's renewal price went up
+}
+VALID_SMARTCARDS: Final = frozenset({SANDBOX_SMARTCARD, *RENEWAL_PERCENT})
 _NIGERIAN_PHONE = re.compile(r"0\d{10}")
 
 
@@ -279,6 +289,20 @@ def meter_is_valid(meter: str, meter_type: str | None) -> bool:
 
 def smartcard_is_valid(smartcard: str) -> bool:
     return smartcard in VALID_SMARTCARDS
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """What a smartcard watches now, and what merchant-verify quotes for renewing it."""
+
+    bouquet: Variation
+    renewal_kobo: int
+
+
+def subscription_of(service: Service, smartcard: str) -> Subscription:
+    bouquet = service.variations[0]
+    percent = RENEWAL_PERCENT.get(smartcard, 100)
+    return Subscription(bouquet, bouquet.amount_kobo * percent // 100)
 
 
 def request_id_is_current(request_id: str, now: datetime, tolerance: timedelta) -> bool:

@@ -22,11 +22,14 @@ class FaultKind(enum.StrEnum):
     PENDING_THEN_DELIVERED = "pending_then_delivered"  # pending for N requeries, then delivered
     PENDING_FOREVER = "pending_forever"  # pending, and every requery says so
     REVERSE_AFTER_DELIVERY = "reverse_after_delivery"  # delivered, then reversed (+ webhook)
+    # The purchase is lost before it is recorded and the connection cut: requery says 015.
+    LOST_PURCHASE = "lost_purchase"
 
 
 # Kinds that change how a purchase is fulfilled; they never fire on other endpoints.
 PURCHASE_ONLY_KINDS = frozenset(
     {
+        FaultKind.LOST_PURCHASE,
         FaultKind.VEND_THEN_TIMEOUT,
         FaultKind.PENDING_THEN_DELIVERED,
         FaultKind.PENDING_FOREVER,

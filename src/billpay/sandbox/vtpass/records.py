@@ -25,6 +25,8 @@ class VendRecord:
     token: str | None = None  # prepaid electricity only
     units: Decimal | None = None  # kWh, prepaid electricity only
     reversed: bool = False
+    bonus_token: str | None = None  # discos that issue one (Eko)
+    subscription_type: str | None = None  # TV: "renew" tops up whatever amount it was sent
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -36,6 +38,8 @@ class VendRecord:
             "token": self.token,
             "units": str(self.units) if self.units is not None else None,
             "reversed": self.reversed,
+            "bonus_token": self.bonus_token,
+            "subscription_type": self.subscription_type,
             "vended_at": self.vended_at.isoformat(),
         }
 
@@ -50,6 +54,7 @@ class Transaction:
     meter_type: str | None
     amount_kobo: int
     transaction_id: str
+    subscription_type: str | None
     created_at: datetime
     status: str = "initiated"
     # Requeries still to answer "pending" before delivering; None = pending until reversed/reset.

@@ -11,6 +11,7 @@ from billpay.sandbox.vtpass.catalog import (
     TRANSACTION_TYPES,
     Service,
     services_in,
+    subscription_of,
     wire_naira,
 )
 from billpay.sandbox.vtpass.records import Transaction
@@ -44,6 +45,7 @@ SERVER_ERROR_PAGE: Final = "<html><body><h1>500 Server Error</h1></body></html>"
 GATEWAY_TIMEOUT_PAGE: Final = "<html><body><h1>504 Gateway Time-out</h1></body></html>"
 SANDBOX_CUSTOMER: Final = "TESTMETER1"
 SANDBOX_ADDRESS: Final = "ABULE - EGBA BU ABULE"
+BONUS_UNITS: Final = 50  # kWh of free basic electricity on an FBE bonus token
 
 
 def error(code: str) -> dict[str, Any]:
@@ -91,11 +93,15 @@ def _electricity_fields(tx: Transaction) -> dict[str, Any]:
     vend = tx.vend
     if vend is None or vend.token is None or vend.units is None:
         return {}
-    purchased_code = {"purchased_code": f"Token : {vend.token}"}
+    display = f"Token : {vend.token}"
+    if vend.bonus_token:
+        display += f" Bonus Token : {vend.bonus_token}"
+    purchased_code = {"purchased_code": display}
     if tx.service.ikedc_token_shape:
+        # The IKEDC page's example labels the token inside the ``token`` field itself.
         return {
             **purchased_code,
-            "token": vend.token,
+            "token": f"Token : {vend.token}",
             "units": f"{vend.units} kWh",
             "customerName": SANDBOX_CUSTOMER,
             "customerAddress": SANDBOX_ADDRESS,
@@ -106,7 +112,9 @@ def _electricity_fields(tx: Transaction) -> dict[str, Any]:
         "mainToken": vend.token,
         "mainTokenDescription": "Normal Sale",
         "mainTokenUnits": float(vend.units),  # a JSON number of kWh, as VTpass sends it
-        "bonusToken": None,
+        "bonusToken": vend.bonus_token,
+        "bonusTokenDescription": "FBE Token" if vend.bonus_token else None,
+        "bonusTokenUnits": BONUS_UNITS if vend.bonus_token else None,
         "tariffIndex": "R2",
         "debtDescription": "",
         "exchangeReference": tx.transaction_id,
@@ -142,7 +150,9 @@ def meter_verified(service: Service, meter: str, meter_type: str) -> dict[str, A
 
 
 def smartcard_verified(service: Service, smartcard: str) -> dict[str, Any]:
-    bouquet = service.variations[0]
+    """The DSTV page's smartcard verify: bouquet, renewal amount (a promo may make it differ
+    from the bouquet's list price) and due date."""
+    subscription = subscription_of(service, smartcard)
     return {
         "code": "000",
         "content": {
@@ -151,8 +161,8 @@ def smartcard_verified(service: Service, smartcard: str) -> dict[str, Any]:
             "Due_Date": "2025-12-31T00:00:00",
             "Customer_Number": smartcard,
             "Customer_Type": service.service_id.upper(),
-            "Current_Bouquet": bouquet.name,
-            "Renewal_Amount": wire_naira(bouquet.amount_kobo),
+            "Current_Bouquet": subscription.bouquet.name,
+            "Renewal_Amount": wire_naira(subscription.renewal_kobo),
             "WrongBillersCode": False,
         },
     }

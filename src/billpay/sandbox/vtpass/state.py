@@ -37,6 +37,8 @@ from billpay.sandbox.vtpass.records import Transaction, VendRecord
 DEFAULT_BALANCE_KOBO: Final = 100_000_000 * 100  # ₦100M of sandbox wallet
 TARIFF_KOBO_PER_KWH: Final = Decimal(6_250)  # ₦62.50/kWh, to turn a prepaid amount into units
 TOKEN_DIGITS: Final = 20
+RENEW: Final = "renew"
+CHANGE: Final = "change"
 
 
 class SandboxOptions(BaseModel):
@@ -64,6 +66,7 @@ class Purchase:
     variation: Variation | None
     meter_type: str | None
     amount_kobo: int
+    subscription_type: str | None = None
 
 
 @dataclass(frozen=True)
@@ -236,11 +239,19 @@ class VTpassSandboxState:
         customer = phone if service.kind is Kind.AIRTIME else _text(body.get("billersCode"))
         if not customer or not phone:
             return "011"
-        variation = service.variation(_text(body.get("variation_code")) or None)
-        if service.variations and variation is None:
-            return "010"
-        amount_kobo = variation.amount_kobo if variation else _amount_kobo(body.get("amount"))
-        if amount_kobo is None:
+        subscription_type = _subscription_type(service, body)
+        if subscription_type == RENEW:
+            # DSTV page: a renewal names no bouquet; VTpass tops the decoder up with whatever
+            # amount it is sent (meant to be merchant-verify's Renewal_Amount). A variation code
+            # sent anyway changes nothing, but is kept on the record as evidence.
+            variation = service.variation(_text(body.get("variation_code")) or None)
+            amount_kobo = _amount_kobo(body.get("amount"))
+        else:
+            variation = service.variation(_text(body.get("variation_code")) or None)
+            if service.variations and variation is None:
+                return "010"
+            amount_kobo = variation.amount_kobo if variation else _amount_kobo(body.get("amount"))
+        if amount_kobo is None or amount_kobo <= 0:
             return "011"
         if amount_kobo < service.min_kobo:
             return "013"
@@ -249,7 +260,16 @@ class VTpassSandboxState:
         meter_type = (
             _text(body.get("variation_code")).lower() if service.kind is Kind.ELECTRICITY else None
         )
-        return Purchase(request_id, service, customer, phone, variation, meter_type, amount_kobo)
+        return Purchase(
+            request_id,
+            service,
+            customer,
+            phone,
+            variation,
+            meter_type,
+            amount_kobo,
+            subscription_type,
+        )
 
     def _behaviour(self, purchase: Purchase) -> Behaviour:
         kind = purchase.service.kind
@@ -291,6 +311,7 @@ class VTpassSandboxState:
             meter_type=purchase.meter_type,
             amount_kobo=purchase.amount_kobo,
             transaction_id=self._transaction_id(),
+            subscription_type=purchase.subscription_type,
             created_at=now,
         )
         self._transactions[tx.request_id] = tx
@@ -323,6 +344,7 @@ class VTpassSandboxState:
 
     def _deliver(self, tx: Transaction, now: datetime) -> None:
         token, units = self._electricity_token(tx)
+        bonus = self._new_token() if token is not None and tx.service.bonus_token else None
         tx.status = "delivered"
         tx.vend = VendRecord(
             request_id=tx.request_id,
@@ -333,6 +355,8 @@ class VTpassSandboxState:
             vended_at=now,
             token=token,
             units=units,
+            bonus_token=bonus,
+            subscription_type=tx.subscription_type,
         )
         self._vends.append(tx.vend)
         self.balance_kobo -= tx.amount_kobo
@@ -340,11 +364,14 @@ class VTpassSandboxState:
     def _electricity_token(self, tx: Transaction) -> tuple[str | None, Decimal | None]:
         if tx.service.kind is not Kind.ELECTRICITY or tx.meter_type != "prepaid":
             return None, None
-        token = f"{self._rng.randrange(10**TOKEN_DIGITS):0{TOKEN_DIGITS}d}"
+        token = self._new_token()
         units = (Decimal(tx.amount_kobo) / TARIFF_KOBO_PER_KWH).quantize(
             Decimal("0.01"), rounding=ROUND_DOWN
         )
         return token, units
+
+    def _new_token(self) -> str:
+        return f"{self._rng.randrange(10**TOKEN_DIGITS):0{TOKEN_DIGITS}d}"
 
     def _reverse(self, tx: Transaction) -> dict[str, Any]:
         tx.status = "reversed"
@@ -352,6 +379,13 @@ class VTpassSandboxState:
             tx.vend.reversed = True
         self.balance_kobo += tx.amount_kobo
         return responses.transaction_update(tx)
+
+
+def _subscription_type(service: Service, body: Mapping[str, Any]) -> str | None:
+    """DStv/GOtv's ``change`` or ``renew`` (providers.md §1.4); absent means a change."""
+    if service.kind is not Kind.TV:
+        return None
+    return RENEW if _text(body.get("subscription_type")).lower() == RENEW else CHANGE
 
 
 def _text(value: Any) -> str:
