@@ -251,8 +251,8 @@ def test_the_same_bundle_from_several_providers_is_one_plan() -> None:
     assert merged.slug == "mtn-data-1gb-30d"
     assert merged.name == "MTN Data 1GB - 30 days"
     assert merged.validity_days == 30
-    # Never sell below any provider's price: the public price is the highest.
-    assert merged.price_kobo == 103_000
+    # One advertised price, the lowest any provider sells at; each provider keeps its own.
+    assert merged.price_kobo == 98_000
     assert (merged.min_kobo, merged.max_kobo) == (None, None)
     assert merged.provider_meta == (
         ProviderMeta(INTERSWITCH, "300", "30001", 98_000, None, None, None, 0),
@@ -333,7 +333,7 @@ def test_a_provider_selling_one_bundle_twice_keeps_the_cheapest_and_lists_the_ot
         (INTERSWITCH, "c"),
         (VTPASS, "b"),
     ]
-    assert merged.price_kobo == 110_000
+    assert merged.price_kobo == 100_000
     assert plans["vtpass-mtn-data-a"].price_kobo == 120_000
 
 
@@ -418,7 +418,7 @@ def test_bouquets_are_slugged_by_their_normalized_name(
     assert normalized.bill_type is BillType.CABLE_TV
 
 
-def test_one_bouquet_from_three_providers_is_one_plan_at_the_highest_price() -> None:
+def test_one_bouquet_from_three_providers_is_one_plan_at_the_lowest_price() -> None:
     merged = only(
         normalize(
             [
@@ -431,7 +431,7 @@ def test_one_bouquet_from_three_providers_is_one_plan_at_the_highest_price() -> 
         )
     )
     assert (merged.slug, merged.biller, merged.biller_name) == ("dstv-compact", "dstv", "DStv")
-    assert merged.price_kobo == 1_580_000
+    assert merged.price_kobo == 1_570_000
     assert [m.plan_code for m in merged.provider_meta] == ["10401", "dstv79", "CB141"]
 
 
@@ -880,7 +880,7 @@ def test_nothing_is_lost_and_each_plan_has_one_entry_per_provider(
         assert [m.priority for m in p.provider_meta] == sorted(m.priority for m in p.provider_meta)
         fixed = [m.price_kobo for m in p.provider_meta if m.price_kobo is not None]
         if fixed:
-            assert p.price_kobo == max(fixed)
+            assert p.price_kobo == min(fixed)
 
 
 @given(
@@ -915,4 +915,4 @@ def test_a_plan_sold_by_two_providers_yields_one_plan_with_two_entries(
         )
     )
     assert {m.provider for m in merged.provider_meta} == {first, second}
-    assert merged.price_kobo == max(first_price, second_price)
+    assert merged.price_kobo == min(first_price, second_price)

@@ -35,7 +35,7 @@ async def test_a_clean_ledger_is_ok(state: AppState) -> None:
     reserved = accounts.client_reserved(client_id)
     async with state.unit_of_work() as session:
         await ledger.reserve(session, client_id, payment_id, 50_000)
-        await ledger.settle_paid(session, reserved, payment_id, "vtpass", 49_000, 1_000)
+        await ledger.settle_paid(session, reserved, payment_id, "vtpass", 50_000, 0)
     report = await report_of(state)
     assert report.ok
     assert report.lines() == ["ledger OK"]
@@ -89,7 +89,8 @@ async def test_a_finished_payment_whose_reservation_was_not_drained_is_reported(
     report = await report_of(state)
     assert report.undrained == [(str(payment_id), 50_000)]
     assert report.reserved_mismatch == [(str(client_id), 50_000, 0)]
-    assert f"payment {payment_id}: reservation not drained (50000 kobo)" in report.lines()
+    reserved = accounts.client_reserved(client_id)
+    assert f"payment {payment_id} (refunded): {reserved} not drained (50000 kobo)" in report.lines()
 
 
 async def test_a_payment_still_holding_money_keeps_its_reservation(state: AppState) -> None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from billpay.catalog.schemas import BillerOut, CustomerOut, PlanOut, ValidateCustomer
-from billpay.catalog.service import active_plans
+from billpay.catalog.service import active_plans, plan_terms
+from billpay.config import Settings
 from billpay.deps import CurrentClient, State
 from billpay.errors import (
     API_KEY_ERRORS,
@@ -15,12 +16,17 @@ from billpay.errors import (
     error_responses,
 )
 from billpay.models import BillerPlan
+from billpay.payments.attempts.calls import record as record_calls
 from billpay.providers.base import BillType
+from billpay.providers.calls import CallKind, collect_calls
 
 router = APIRouter(prefix="/v1", tags=["catalog"])
 
 
-def _plan_out(row: BillerPlan) -> PlanOut:
+def _plan_out(row: BillerPlan, settings: Settings) -> PlanOut:
+    terms = plan_terms(
+        BillType(row.bill_type), row.price_kobo, settings.fee_kobo_for(row.bill_type)
+    )
     return PlanOut(
         slug=row.slug,
         bill_type=row.bill_type,
@@ -32,6 +38,10 @@ def _plan_out(row: BillerPlan) -> PlanOut:
         validity_days=row.validity_days,
         meter_type=row.meter_type,
         providers=[meta["provider"] for meta in row.provider_meta],
+        fee_kobo=terms.fee_kobo,
+        total_kobo=terms.total_kobo,
+        customer_id_kind=terms.customer_id_kind,
+        required_fields=list(terms.required_fields),
     )
 
 
@@ -66,7 +76,7 @@ async def list_plans(biller: str, _: CurrentClient, state: State) -> list[PlanOu
         rows = await active_plans(session, biller=biller)
     if not rows:
         raise NotFound(f"no biller named {biller!r}; list billers at /v1/billers")
-    return [_plan_out(row) for row in rows]
+    return [_plan_out(row, state.settings) for row in rows]
 
 
 @router.post(
@@ -74,8 +84,25 @@ async def list_plans(biller: str, _: CurrentClient, state: State) -> list[PlanOu
     response_model=CustomerOut,
     responses=error_responses(*API_KEY_ERRORS, ValidationFailed, *CUSTOMER_ERRORS),
 )
-async def validate_customer(body: ValidateCustomer, _: CurrentClient, state: State) -> CustomerOut:
+async def validate_customer(
+    body: ValidateCustomer, client: CurrentClient, state: State
+) -> CustomerOut:
     async with state.unit_of_work() as session:
         plan = await state.plans.active(session, body.plan)
-    customer_id, name = await state.payments.check_customer(plan, body.customer_id)
-    return CustomerOut(plan=plan.slug, customer_id=customer_id, customer_name=name, valid=True)
+    with collect_calls(CallKind.VALIDATION) as made:
+        try:
+            customer_id, found = await state.payments_for(client.livemode).check_customer(
+                plan, body.customer_id
+            )
+        finally:  # the provider's word is kept, whatever it was
+            async with state.unit_of_work() as session:
+                await record_calls(session, made)
+    return CustomerOut(
+        plan=plan.slug,
+        customer_id=customer_id,
+        customer_name=found.customer_name if found else None,
+        valid=True,
+        current_bouquet=found.current_bouquet if found else None,
+        renewal_kobo=found.renewal_kobo if found else None,
+        due_date=found.due_date if found else None,
+    )

@@ -5,6 +5,15 @@
 ``provider_meta`` has one entry per provider. Anything not recognised is kept as its own plan,
 slugged from provider + codes, so a sync never loses a product. The result depends only on the
 set of input plans, never on their order.
+
+**One advertised price per fixed-price plan.** The payer pays the plan's ``price_kobo`` (plus
+the fee), fixed on the payment at create. It is the operator's list price for the slug when
+one is configured (``BILLPAY_PLAN_PRICES``), otherwise the lowest price any provider sells the
+product for: billpay never charges a payer more than the cheapest way it can buy the product.
+Each provider keeps its own price in ``provider_meta`` — its cost, which is what it is asked
+to take and what the ledger owes it; the difference is booked as margin. A provider whose
+cost is above the advertised price is a loss route, skipped by routing unless
+``BILLPAY_ALLOW_LOSS_ROUTES`` (``routing/router.py``).
 """
 
 from __future__ import annotations
@@ -12,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 
 from billpay.catalog.billers import Biller, recognize_biller
@@ -31,11 +40,13 @@ DEFAULT_PROVIDER_PRIORITY: tuple[ProviderName, ...] = (
 def normalize(
     plans: Iterable[ProviderPlan],
     provider_priority: Sequence[ProviderName] = DEFAULT_PROVIDER_PRIORITY,
+    list_prices: Mapping[str, int] | None = None,
 ) -> list[NormalizedPlan]:
     """The providers' plans as billpay's catalog, sorted by slug. See the module docstring.
 
     ``provider_priority`` orders each plan's providers (first = primary); providers missing from
-    it come after, alphabetically.
+    it come after, alphabetically. ``list_prices`` (slug → kobo) sets the advertised price of
+    fixed-price plans; it is ignored for any-amount plans, which have no single price.
     """
     groups: dict[str, list[tuple[ProviderPlan, Biller, Identity]]] = {}
     unmatched: list[tuple[ProviderPlan, Biller | None]] = []
@@ -54,7 +65,15 @@ def normalize(
     singles = _with_unique_slugs(
         [_single(plan, biller, provider_priority) for plan, biller in unmatched]
     )
-    return sorted(merged + singles, key=lambda normalized: normalized.slug)
+    listed = [_advertised(plan, list_prices or {}) for plan in merged + singles]
+    return sorted(listed, key=lambda normalized: normalized.slug)
+
+
+def _advertised(plan: NormalizedPlan, list_prices: Mapping[str, int]) -> NormalizedPlan:
+    list_price = list_prices.get(plan.slug)
+    if plan.price_kobo is None or list_price is None:
+        return plan
+    return replace(plan, price_kobo=list_price)
 
 
 def _sort_key(plan: ProviderPlan) -> tuple[str | int, ...]:
@@ -134,9 +153,9 @@ def _merge(
 ) -> NormalizedPlan:
     """One plan from every provider's version of it.
 
-    Fixed price: the HIGHEST provider price, so we never sell below what any provider in the
-    route charges us (a fallback must not sell at a loss). Any amount: the range every provider
-    accepts, so a fallback can take the same amount.
+    Fixed price: the LOWEST provider price (the module docstring says why; dearer providers
+    are loss routes). Any amount: the range every provider accepts, so a fallback can take the
+    same amount.
     """
     plan, biller, identity = members[0]
     metas = _by_priority(_meta(p, priority, i.meter_type) for p, _, i in members)
@@ -148,7 +167,7 @@ def _merge(
         biller=biller.slug,
         biller_name=biller.name,
         name=identity.name,
-        price_kobo=max(fixed_prices) if fixed_prices else None,
+        price_kobo=min(fixed_prices) if fixed_prices else None,
         min_kobo=low,
         max_kobo=high,
         # A provider that promises less wins: never tell a payer more than every route delivers.

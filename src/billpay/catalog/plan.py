@@ -9,7 +9,10 @@ from billpay.providers.base import BillType, MeterType, ProviderName
 
 @dataclass(frozen=True)
 class ProviderMeta:
-    """How one provider sells a plan: its own codes, price or limits, and its route priority."""
+    """How one provider sells a plan: its own codes, price or limits, and its route priority.
+
+    ``price_kobo`` is the provider's own price — billpay's cost on this route, what the
+    provider is asked to take and owed — not what the payer pays (``NormalizedPlan``)."""
 
     provider: ProviderName
     biller_code: str
@@ -23,7 +26,10 @@ class ProviderMeta:
 
 @dataclass(frozen=True)
 class NormalizedPlan:
-    """One product as billpay sells it: fixed ``price_kobo``, or any amount in min/max."""
+    """One product as billpay sells it: fixed ``price_kobo``, or any amount in min/max.
+
+    ``price_kobo`` is the one advertised price the payer pays (``merge`` says how it is set).
+    """
 
     slug: str
     bill_type: BillType

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
-from pydantic import BaseModel
+from datetime import date
+
+from pydantic import BaseModel, Field
 
 
 class BillerOut(BaseModel):
@@ -21,6 +23,19 @@ class PlanOut(BaseModel):
     validity_days: int | None
     meter_type: str | None
     providers: list[str]
+    fee_kobo: int = Field(description="Added to the amount; the payer pays amount + fee")
+    total_kobo: int | None = Field(
+        description="What the payer pays for a fixed-price plan (price + fee); null when the "
+        "amount is the payer's choice (then amount_kobo + fee_kobo)"
+    )
+    customer_id_kind: str = Field(
+        description="What `customer_id` is: phone_number, meter_number, smartcard_number or "
+        "betting_account"
+    )
+    required_fields: list[str] = Field(
+        description="Fields `POST /v1/payments` needs for this plan (and `email` when "
+        "funding_method is paystack)"
+    )
 
 
 class ValidateCustomer(BaseModel):
@@ -33,3 +48,8 @@ class CustomerOut(BaseModel):
     customer_id: str
     customer_name: str | None
     valid: bool
+    # Cable TV, where the provider reports them: renewing (``subscription_type: renew``) is
+    # charged ``renewal_kobo``, which may differ from the bouquet's list price (promos).
+    current_bouquet: str | None = None
+    renewal_kobo: int | None = Field(default=None, description="What a renewal costs, in kobo.")
+    due_date: date | None = Field(default=None, description="When the subscription runs out.")

@@ -44,12 +44,15 @@ async def post(
     return journal_id
 
 
-async def top_up(session: AsyncSession, client_id: uuid.UUID, amount_kobo: int, memo: str) -> None:
+async def top_up(
+    session: AsyncSession, client_id: uuid.UUID, amount_kobo: int, memo: str, livemode: bool = True
+) -> None:
+    """Credit a client's balance; a test twin's comes from the test copy of the deposits."""
     await post(
         session,
         [
             Posting(
-                accounts.EXTERNAL_DEPOSITS,
+                accounts.in_mode(accounts.EXTERNAL_DEPOSITS, livemode),
                 accounts.client_available(client_id),
                 amount_kobo,
                 "top_up",
@@ -101,16 +104,19 @@ async def settle_paid(
     provider: str,
     amount_kobo: int,
     fee_kobo: int,
+    cost_kobo: int | None = None,
+    livemode: bool = True,
 ) -> None:
-    """Delivered: the bill amount is owed to the provider, the fee is billpay's revenue."""
-    await post(
-        session,
-        [
-            Posting(holding, accounts.provider_payable(provider), amount_kobo, "vend"),
-            Posting(holding, accounts.FEE_REVENUE, fee_kobo, "fee"),
-        ],
-        payment_id,
-    )
+    """Delivered: the provider is owed what it debited, the fee is billpay's revenue.
+
+    ``amount_kobo`` is what the payer was charged for the bill (the advertised price of a
+    fixed-price plan, or the amount requested); ``cost_kobo`` is what the provider was asked
+    to take (its own price; the amount itself when omitted). A cheaper route leaves a margin,
+    a dearer one — sold only where loss routes are allowed — a loss. A test-mode payment
+    (``livemode`` false) is booked on the test copies of the shared accounts.
+    """
+    postings = _settlement(holding, provider, amount_kobo, fee_kobo, cost_kobo, livemode)
+    await post(session, postings, payment_id)
 
 
 async def undo_settlement(
@@ -120,16 +126,51 @@ async def undo_settlement(
     provider: str,
     amount_kobo: int,
     fee_kobo: int,
+    cost_kobo: int | None = None,
+    livemode: bool = True,
 ) -> None:
-    """A provider reversal after delivery: the money comes back into the holding account."""
+    """A provider reversal after delivery: every settlement posting reversed, so the money
+    comes back into the holding account (arguments as for ``settle_paid``)."""
+    settled = _settlement(holding, provider, amount_kobo, fee_kobo, cost_kobo, livemode)
     await post(
         session,
         [
-            Posting(accounts.provider_payable(provider), holding, amount_kobo, "reversal"),
-            Posting(accounts.FEE_REVENUE, holding, fee_kobo, "fee_reversal"),
+            Posting(posting.credit, posting.debit, posting.amount_kobo, _REVERSAL[posting.kind])
+            for posting in settled
         ],
         payment_id,
     )
+
+
+_REVERSAL = {
+    "vend": "reversal",
+    "margin": "margin_reversal",
+    "route_loss": "route_loss_reversal",
+    "fee": "fee_reversal",
+}
+
+
+def _settlement(
+    holding: str,
+    provider: str,
+    amount_kobo: int,
+    fee_kobo: int,
+    cost_kobo: int | None,
+    livemode: bool,
+) -> list[Posting]:
+    """A delivered payment's postings; ``post`` drops the margin or the loss that is not
+    positive (at most one of them is)."""
+    cost = amount_kobo if cost_kobo is None else cost_kobo
+
+    def shared(code: str) -> str:
+        return accounts.in_mode(code, livemode)
+
+    return [
+        Posting(holding, shared(accounts.provider_payable(provider)), cost, "vend"),
+        Posting(holding, shared(accounts.MARGIN_REVENUE), amount_kobo - cost, "margin"),
+        Posting(shared(accounts.ROUTE_LOSSES), holding, cost - amount_kobo, "route_loss"),
+        Posting(holding, shared(accounts.FEE_REVENUE), fee_kobo, "fee"),
+    ]
 
 
 async def release(
@@ -159,6 +200,26 @@ async def return_funds(
         [
             Posting(
                 accounts.funding_held(method), accounts.external_funding(method), amount_kobo, kind
+            )
+        ],
+        payment_id,
+    )
+
+
+async def quarantine(
+    session: AsyncSession, payment_id: uuid.UUID | None, method: str, amount_kobo: int, memo: str
+) -> None:
+    """Money that cannot go back on its own leaves the clearing account for suspense, where
+    it stays visible until an operator decides (and the clearing account can drain)."""
+    await post(
+        session,
+        [
+            Posting(
+                accounts.funding_held(method),
+                accounts.funding_quarantined(method),
+                amount_kobo,
+                "quarantine",
+                memo[:300],
             )
         ],
         payment_id,

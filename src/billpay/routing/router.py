@@ -37,11 +37,15 @@ def choose_route(
     configured_providers: Collection[ProviderName],
     breakers: Mapping[ProviderName, CircuitBreaker],
     already_tried: Sequence[ProviderName],
+    price_kobo: int | None = None,
+    allow_loss: bool = False,
 ) -> list[RouteChoice]:
     """The plan's untried providers in priority order, eligible or skipped, with reasons.
 
     ``already_tried`` is in attempt order; its last entry is the provider that just failed.
-    A provider without a breaker in ``breakers`` is treated as healthy.
+    A provider without a breaker in ``breakers`` is treated as healthy. With ``price_kobo``
+    (what the payer pays for the bill), a provider whose own fixed price is higher would be
+    sold at a loss: skipped, unless ``allow_loss``.
     """
     tried = set(already_tried)
     failed_before = already_tried[-1] if already_tried else None
@@ -50,13 +54,25 @@ def choose_route(
         if meta.provider in tried:
             continue
         skipped, trial = _health(meta.provider, configured_providers, breakers)
+        loss = _loss(meta, price_kobo)
+        if skipped is None and loss and not allow_loss:
+            skipped = f"skipped: costs {meta.price_kobo} kobo, above the price of {price_kobo}"
         if skipped is not None:
             route.append(RouteChoice(meta.provider, meta, eligible=False, reason=skipped))
             continue
         reason = "primary" if failed_before is None else f"fallback after {failed_before} failed"
+        if loss:
+            trial += f", at a loss of {loss} kobo"
         route.append(RouteChoice(meta.provider, meta, eligible=True, reason=reason + trial))
         failed_before = meta.provider  # the next eligible one is used only if this one fails
     return route
+
+
+def _loss(meta: ProviderMeta, price_kobo: int | None) -> int:
+    """How much selling through this provider at ``price_kobo`` would lose (0: none)."""
+    if price_kobo is None or meta.price_kobo is None:
+        return 0  # any-amount products: the provider takes exactly what the payer pays
+    return max(meta.price_kobo - price_kobo, 0)
 
 
 def _by_priority(metas: Iterable[ProviderMeta]) -> list[ProviderMeta]:

@@ -26,30 +26,54 @@ class Routes:
         self,
         configured: Collection[ProviderName],
         policy: BreakerPolicy = DEFAULT_BREAKER_POLICY,
+        allow_loss_routes: bool = False,
     ) -> None:
         self.configured = frozenset(configured)
         self.breakers = {name: CircuitBreaker(name, policy) for name in self.configured}
+        self.allow_loss_routes = allow_loss_routes
 
-    def has_next(self, plan: NormalizedPlan | None, tried: Sequence[ProviderName]) -> bool:
-        """Whether some untried provider could take this payment now (no permit taken)."""
+    def has_next(
+        self,
+        plan: NormalizedPlan | None,
+        tried: Sequence[ProviderName],
+        price_kobo: int | None = None,
+    ) -> bool:
+        """Whether some untried provider could take this payment now (no permit taken).
+        ``price_kobo``: what the payer pays for the bill (providers that cost more are loss
+        routes, skipped unless ``allow_loss_routes``)."""
         if plan is None:
             return False
-        route = choose_route(plan.provider_meta, self.configured, self.breakers, tried)
-        return any(choice.eligible for choice in route)
+        return any(choice.eligible for choice in self._route(plan, tried, price_kobo))
 
     def next_route(
-        self, plan: NormalizedPlan | None, tried: Sequence[ProviderName]
+        self,
+        plan: NormalizedPlan | None,
+        tried: Sequence[ProviderName],
+        price_kobo: int | None = None,
     ) -> Route | None:
-        """The first eligible untried provider whose breaker grants a permit."""
+        """The first eligible untried provider whose breaker grants a permit (``price_kobo``
+        as for ``has_next``)."""
         if plan is None:
             return None
-        for choice in choose_route(plan.provider_meta, self.configured, self.breakers, tried):
+        for choice in self._route(plan, tried, price_kobo):
             if not choice.eligible:
                 continue
             permit = self.breakers[choice.provider].acquire()
             if permit is not None:
                 return Route(choice, permit)
         return None
+
+    def _route(
+        self, plan: NormalizedPlan, tried: Sequence[ProviderName], price_kobo: int | None
+    ) -> list[RouteChoice]:
+        return choose_route(
+            plan.provider_meta,
+            self.configured,
+            self.breakers,
+            tried,
+            price_kobo=price_kobo,
+            allow_loss=self.allow_loss_routes,
+        )
 
     def record(self, permit: Permit | None, outcome: Outcome) -> None:
         if permit is not None:

@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 from paystack_flows import EMAIL, held_by_paystack, pay, paystack_airtime, refund_rows, signed
+from sqlalchemy import text
 
 from billpay.funding.paystack.collection import confirm_collection, verify_awaiting
 from billpay.funding.paystack.refunder import run_refunds
@@ -321,3 +322,41 @@ async def test_money_paid_after_expiry_is_refunded_never_vended(
     assert await held_by_paystack(state) == 0
     assert vtpass.vends() == []
     await ledger_ok(state)
+
+
+async def test_a_missed_check_moment_is_caught_up_once(
+    api: httpx.AsyncClient,
+    state: AppState,
+    payer: httpx.AsyncClient,
+    paystack_sandbox: PaystackSandboxState,
+) -> None:
+    """Every worker was down when the payment's check moment came: the next beat still asks,
+    and asks once (not at every beat after)."""
+    payment = await create_payment(api, paystack_airtime())
+    await pay(payer, payment["funding_instructions"]["reference"])  # no webhook configured
+    async with state.unit_of_work() as session:
+        await session.execute(
+            text("UPDATE payments SET created_at = now() - interval '200 seconds' WHERE id = :id"),
+            {"id": payment["id"]},
+        )
+
+    # The 60 s and 180 s moments both passed unseen: one verification catches up on them.
+    assert await verify_awaiting(state, check_ages_seconds=(60.0, 180.0)) == 1
+    assert await status_of(api, payment["id"]) == "pending"
+    assert await verify_awaiting(state, check_ages_seconds=(60.0, 180.0)) == 0
+
+
+async def test_a_check_that_fails_is_asked_again(
+    api: httpx.AsyncClient,
+    state: AppState,
+    payer: httpx.AsyncClient,
+    paystack_sandbox: PaystackSandboxState,
+) -> None:
+    payment = await create_payment(api, paystack_airtime())
+    await pay(payer, payment["funding_instructions"]["reference"])
+    paystack_sandbox.faults.fail_next = 1  # the verification gets a 500
+
+    assert await verify_awaiting(state, check_ages_seconds=(0.0,)) == 1
+    assert await status_of(api, payment["id"]) == "awaiting_funds"
+    assert await verify_awaiting(state, check_ages_seconds=(0.0,)) == 1
+    assert await status_of(api, payment["id"]) == "pending"

@@ -41,6 +41,8 @@ CHECK_AGES_SECONDS: tuple[float, ...] = (60.0, 180.0, 600.0, 1200.0)
 # …and once more this long before its payment window closes.
 EXPIRY_LEAD_SECONDS = 90.0
 _CONFIRMABLE = frozenset({Status.AWAITING_FUNDS, Status.EXPIRED})
+# The refund cause of money collected after its payment expired (no payment holds it).
+LATE = "late"
 
 
 async def confirm_collection(
@@ -66,6 +68,8 @@ async def confirm_collection(
             locked = await repo.payment_by_reference(session, reference, for_update=True)
             assert locked is not None
             outcome = await _apply(session, locked, verification, verdict, actor)
+            if verdict.collection is not Collection.UNKNOWN:
+                await repo.mark_checked(session, reference)  # asked and answered
     except StaleTransition:
         outcome = "nothing to do: another actor moved the payment first"
     log.info(
@@ -87,15 +91,9 @@ async def verify_awaiting(
     """Periodic job: verify awaiting Paystack payments whose webhook may have been lost."""
     if not paystack_configured(context.settings):
         return 0
-    # Each moment is looked for over two beats, so a slow beat does not skip it.
-    window = 2 * context.settings.periodic_interval_seconds + 1.0
     async with context.unit_of_work() as session:
         references = await repo.references_to_verify(
-            session,
-            check_ages_seconds,
-            EXPIRY_LEAD_SECONDS,
-            window,
-            limit or context.settings.batch_size,
+            session, check_ages_seconds, EXPIRY_LEAD_SECONDS, limit or context.settings.batch_size
         )
     if not references:
         return 0
@@ -105,7 +103,7 @@ async def verify_awaiting(
                 await confirm_collection(
                     context, reference, actor="paystack-poll", paystack=paystack
                 )
-            except Exception:
+            except Exception:  # still due (never marked checked): the next beat asks again
                 log.exception("paystack_verify_failed", reference=reference)
     return len(references)
 
@@ -142,7 +140,7 @@ async def _apply(
         return "mismatch: refunding what was collected"
     if status is Status.EXPIRED:
         reason = f"paid after the payment expired ({verdict.reason}); refunded, never vended"
-        if await _hold_for_refund(session, payment, verification, verdict, "late", reason):
+        if await _hold_for_refund(session, payment, verification, verdict, LATE, reason):
             log.warning("paystack_late_collection", payment_id=str(payment.id), reference=reference)
             return "late: payment had expired; refund queued"
         return "late: refund already queued"

@@ -26,7 +26,7 @@ import structlog
 from billpay.funding.base import FundingContext
 from billpay.funding.paystack import repository as repo
 from billpay.funding.paystack.client import PaystackClient
-from billpay.funding.paystack.collection import ledger_kobo
+from billpay.funding.paystack.collection import LATE, ledger_kobo
 from billpay.funding.paystack.connection import connect, paystack_configured
 from billpay.funding.paystack.transformers import Refund, RefundState
 from billpay.ledger import service as ledger
@@ -264,6 +264,16 @@ class _Refunder:
                 "minor units): the payer has not been repaid"
             )
             if payment.status != Status.REFUNDING.value:
+                if row.cause == LATE:
+                    # Money collected for an expired payment: no review will hold it, so it
+                    # moves to suspense, where an operator sees it.
+                    await ledger.quarantine(
+                        session,
+                        payment.id,
+                        FundingMethod.PAYSTACK.value,
+                        ledger_kobo(row.amount_kobo, row.currency),
+                        reason,
+                    )
                 log.error("paystack_refund_unsuccessful", payment_id=str(payment.id), reason=reason)
                 return
             await settlement.send_to_review(

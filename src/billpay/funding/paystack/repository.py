@@ -59,24 +59,34 @@ _LEASE_DUE = text(
 # Awaiting payments whose webhook may have been lost, verified only at a few moments of their
 # life (``ages`` after creation, and ``lead`` before their window closes) so that a crowd of
 # abandoned checkouts costs a handful of calls each, not one per beat.
+# Due: a check moment (an age, or the lead before expiry) has passed with no check since it.
+# Not a window around each moment: a moment missed while every worker was down is caught up.
 _TO_VERIFY = text(
     """
     SELECT p.funding_instructions ->> 'reference'
     FROM payments p
+    CROSS JOIN LATERAL (
+      SELECT max(moment) AS due_since
+      FROM (
+        SELECT p.created_at + make_interval(secs => age) AS moment
+        FROM unnest(CAST(:ages AS double precision[])) AS age
+        UNION ALL
+        SELECT p.funding_expires_at - make_interval(secs => :lead)
+      ) AS moments
+      WHERE moment <= now()
+    ) AS due
     WHERE p.status = 'awaiting_funds' AND p.funding_method = 'paystack'
       AND p.funding_instructions ->> 'reference' IS NOT NULL
-      AND (
-        EXISTS (
-          SELECT 1 FROM unnest(CAST(:ages AS double precision[])) AS age
-          WHERE p.created_at + make_interval(secs => age)
-                BETWEEN now() - make_interval(secs => :window) AND now()
-        )
-        OR p.funding_expires_at - make_interval(secs => :lead)
-           BETWEEN now() - make_interval(secs => :window) AND now()
-      )
+      AND due.due_since IS NOT NULL
+      AND (p.funding_checked_at IS NULL OR p.funding_checked_at < due.due_since)
     ORDER BY p.created_at
     LIMIT :limit
     """
+)
+
+_MARK_CHECKED = text(
+    "UPDATE payments SET funding_checked_at = now()"
+    " WHERE funding_method = 'paystack' AND funding_instructions ->> 'reference' = :reference"
 )
 
 
@@ -175,19 +185,14 @@ async def make_refund_due(session: AsyncSession, payment_id: uuid.UUID) -> bool:
 
 
 async def references_to_verify(
-    session: AsyncSession,
-    ages_seconds: Sequence[float],
-    lead_seconds: float,
-    window_seconds: float,
-    limit: int,
+    session: AsyncSession, ages_seconds: Sequence[float], lead_seconds: float, limit: int
 ) -> list[str]:
     rows = await session.execute(
         _TO_VERIFY,
-        {
-            "ages": [float(age) for age in ages_seconds],
-            "lead": lead_seconds,
-            "window": window_seconds,
-            "limit": limit,
-        },
+        {"ages": [float(age) for age in ages_seconds], "lead": lead_seconds, "limit": limit},
     )
     return [row[0] for row in rows]
+
+
+async def mark_checked(session: AsyncSession, reference: str) -> None:
+    await session.execute(_MARK_CHECKED, {"reference": reference})

@@ -61,6 +61,15 @@ async def give_back(
     )
 
 
+async def quarantine(
+    session: AsyncSession, payment_id: uuid.UUID | None, amount_kobo: int, why: str
+) -> None:
+    """cNGN that cannot go back on its own (its refund was quarantined, and no payment under
+    review holds it): out of the clearing account into suspense, for an operator. It is still
+    on the system account, so ``net_received_kobo`` is unchanged."""
+    await ledger.quarantine(session, payment_id, METHOD, amount_kobo, why)
+
+
 async def net_received_kobo(session: AsyncSession) -> int:
     """The ledger's view of the cNGN the system account holds: received minus returned."""
     return -await balance_of(session, accounts.external_funding(METHOD))

@@ -192,6 +192,27 @@ class HorizonClient:
         except _NO_ANSWER as exc:
             raise HorizonUnavailableError(f"payments lookup failed: {exc!r}") from exc
 
+    async def payments_page(
+        self, account: str, *, cursor: str | None = None, limit: int = 200
+    ) -> list[dict[str, Any]]:
+        """One page of the account's payment records, newest first, joined with their
+        transactions (``cursor``: continue after that paging token). For reconciliation."""
+        builder = (
+            self._server.payments()
+            .for_account(account)
+            .order(desc=True)
+            .limit(limit)
+            .join("transactions")
+        )
+        if cursor is not None:
+            builder = builder.cursor(cursor)
+        try:
+            page = await builder.call()
+        except _NO_ANSWER as exc:
+            raise HorizonUnavailableError(f"payments lookup failed: {exc!r}") from exc
+        records: list[dict[str, Any]] = list(page["_embedded"]["records"])
+        return records
+
     # --- refunds --------------------------------------------------------------------------
 
     async def submit(self, envelope_xdr: str) -> SubmitResult:

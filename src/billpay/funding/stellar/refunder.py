@@ -392,8 +392,15 @@ class _Refunder:
                     actor=ACTOR,
                     data=evidence,
                 )
-            elif payment is not None:
-                await repo.note_event(session, payment.id, payment.status, why, ACTOR, evidence)
+            else:
+                # Not a payment's own refund (an excess, a deposit naming no payment or one
+                # that could not take it): no review will hold this money, so it moves to
+                # suspense, where an operator sees it. A closing refund's stays with its payment.
+                is_cngn = StellarAsset(row.asset_code, row.asset_issuer) == self.config.asset
+                if is_cngn and not row.closes_payment:
+                    await books.quarantine(session, row.payment_id, row.amount_kobo, why)
+                if payment is not None:
+                    await repo.note_event(session, payment.id, payment.status, why, ACTOR, evidence)
         log.warning("stellar_refund_quarantined", refund_id=row.id, reason=reason)
 
 
