@@ -22,11 +22,9 @@ async def _client_named(state: AppState, name: str) -> int:
 async def _insert_client(session: AsyncSession, name: str) -> None:
     connection = await raw.connection(session)
     await connection.execute(
-        "INSERT INTO clients (id, name, api_key_hash, api_key_prefix) VALUES ($1, $2, $3, $4)",
+        "INSERT INTO clients (id, name) VALUES ($1, $2)",
         uuid.uuid4(),
         name,
-        uuid.uuid4().hex,
-        "bp_test",
     )
 
 

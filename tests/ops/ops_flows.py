@@ -11,7 +11,7 @@ from billpay.app import create_app
 from billpay.ops.settings import OpsSettings, get_ops_settings
 from billpay.state import AppState
 
-ADMIN_TOKEN = "ops-test-token-5f0c2a9e"
+ADMIN_TOKEN = "ops-test-token-5f0c2a9e81b34d6f7a20c9"
 
 
 @asynccontextmanager

@@ -11,9 +11,17 @@ from sms_test_hook import HOOK_PATH, SmsHook
 from smtp_test_server import SmtpServer, running_smtp_server
 from sqlalchemy import select, update
 
+from billpay.config import Settings
 from billpay.models import Client
 from billpay.sandbox.server import ThreadedServer, serve
 from billpay.state import AppState
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """Outbox tests deliver to receivers on loopback over plain http: the development
+    setting that allows private webhook URLs is on (``test_webhook_destinations`` turns it off)."""
+    return settings.model_copy(update={"allow_private_webhook_urls": True})
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ post a CSRF token. No JavaScript."""
 from __future__ import annotations
 
 import enum
-import time
 import uuid
 from collections.abc import Callable, Coroutine
 from datetime import timedelta
@@ -24,8 +23,10 @@ from billpay.dashboard.session import COOKIE, SESSION_SECONDS, Operator
 from billpay.dashboard.views import render
 from billpay.deps import State
 from billpay.errors import ApiError, CsrfFailed, InvalidFilter, ReasonTooLong, Unprocessable
+from billpay.operators import service as operators
+from billpay.operators.tokens import name_problem
 from billpay.ops import service
-from billpay.ops.auth import OperatorSettings, configured_token, token_matches
+from billpay.ops.auth import OperatorSettings, admin_identity, came_over_tls, client_address
 from billpay.payments.lifecycle import StaleTransition
 from billpay.payments.review import resolve
 from billpay.payments.service import operator_detail
@@ -86,10 +87,18 @@ def _local(target: str | None) -> str:
 # --- session ---------------------------------------------------------------------------------
 
 
-def get_operator(request: Request, settings: OperatorSettings) -> Operator:
-    token = configured_token(settings)
+async def _signed_in(request: Request, state: State, settings: OperatorSettings) -> Operator | None:
+    """The operator of this request's session cookie, if that session is still live."""
     cookie = request.cookies.get(COOKIE)
-    operator = session.verify(token, cookie, time.time()) if token and cookie else None
+    if not cookie:
+        return None
+    async with state.unit_of_work() as db:
+        identity = await operators.session_identity(db, cookie, admin_identity(settings))
+    return Operator(name=identity.name, csrf=session.csrf_for(cookie)) if identity else None
+
+
+async def get_operator(request: Request, state: State, settings: OperatorSettings) -> Operator:
+    operator = await _signed_in(request, state, settings)
     if operator is None:
         raise LoginRequired
     return operator
@@ -98,12 +107,11 @@ def get_operator(request: Request, settings: OperatorSettings) -> Operator:
 CurrentOperator = Annotated[Operator, Depends(get_operator)]
 
 
-async def _checked_form(request: Request, settings: OperatorSettings) -> dict[str, str]:
+async def _checked_form(request: Request) -> dict[str, str]:
     """The posted form, once its CSRF token proves it came from one of our pages."""
     form = await read_form(request)
-    token = configured_token(settings)
     cookie = request.cookies.get(COOKIE, "")
-    if token is None or not session.csrf_ok(token, cookie, form.get("csrf", "")):
+    if not session.csrf_ok(cookie, form.get("csrf", "")):
         raise CsrfFailed(
             "the form expired or did not come from this dashboard: reload and try again"
         )
@@ -126,20 +134,26 @@ async def stylesheet() -> Response:
 @router.get("/login")
 async def login_form(
     request: Request,
+    state: State,
     settings: OperatorSettings,
     target: Annotated[str, Query(alias="next", max_length=500)] = HOME,
 ) -> Response:
-    token = configured_token(settings)
-    cookie = request.cookies.get(COOKIE)
-    if token and cookie and session.verify(token, cookie, time.time()):
+    if await _signed_in(request, state, settings):
         return RedirectResponse(_local(target), status_code=303)
-    return _login_page(target, disabled=token is None)
+    async with state.unit_of_work() as db:
+        configured = await operators.any_configured(db, admin_identity(settings))
+    return _login_page(target, disabled=not configured)
 
 
 def _login_page(
-    target: str, *, disabled: bool, error: str | None = None, status_code: int = 200
+    target: str,
+    *,
+    disabled: bool,
+    error: str | None = None,
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
 ) -> Response:
-    return render(
+    page = render(
         "login.html",
         status_code=status_code,
         next=_local(target),
@@ -147,40 +161,57 @@ def _login_page(
         error=error,
         home=HOME,
     )
+    page.headers.update(headers or {})
+    return page
 
 
 @router.post("/login")
-async def login(request: Request, settings: OperatorSettings) -> Response:
+async def login(request: Request, state: State, settings: OperatorSettings) -> Response:
     form = await read_form(request)
     target = form.get("next", HOME)
-    token = configured_token(settings)
-    if token is None:
-        return _login_page(target, disabled=True, status_code=503)
+    admin = admin_identity(settings)
     name = form.get("name", "").strip()
-    if not session.NAME_PATTERN.match(name):
+    if name_problem(name) is not None:
         return _login_page(
-            target, disabled=False, error="Your name: letters, digits, . _ @ -", status_code=422
+            target, disabled=False, error="Operator: letters, digits, . _ @ -", status_code=422
         )
-    if not token_matches(settings, form.get("token", "")):
+    async with state.unit_of_work() as db:  # commits a failure before the answer goes out
+        if not await operators.any_configured(db, admin):
+            return _login_page(target, disabled=True, status_code=503)
+        outcome = await operators.sign_in(
+            db, name, form.get("token", ""), client_address(request, settings), admin
+        )
+    if outcome.retry_after is not None:
         return _login_page(
-            target, disabled=False, error="That token is not valid.", status_code=401
+            target,
+            disabled=False,
+            error=f"Too many failed sign-ins: try again in {outcome.retry_after} s.",
+            status_code=429,
+            headers={"Retry-After": str(outcome.retry_after)},
+        )
+    if outcome.session_secret is None:
+        return _login_page(
+            target, disabled=False, error="That operator and token do not match.", status_code=401
         )
     response = RedirectResponse(_local(target), status_code=303)
     response.set_cookie(
         COOKIE,
-        session.issue(token, name, time.time()),
+        outcome.session_secret,
         max_age=SESSION_SECONDS,
         path=HOME,
         httponly=True,
         samesite="strict",
-        secure=request.url.scheme == "https",
+        secure=came_over_tls(request, settings),
     )
     return response
 
 
 @router.post("/logout")
-async def logout(request: Request, settings: OperatorSettings, _: CurrentOperator) -> Response:
-    await _checked_form(request, settings)
+async def logout(request: Request, state: State, _: CurrentOperator) -> Response:
+    """Ends the session on the server too: the cookie, if kept, opens nothing any more."""
+    await _checked_form(request)
+    async with state.unit_of_work() as db:
+        await operators.end_session(db, request.cookies.get(COOKIE, ""))
     response = RedirectResponse(LOGIN, status_code=303)
     response.delete_cookie(COOKIE, path=HOME, httponly=True, samesite="strict")
     return response
@@ -323,6 +354,7 @@ async def _detail(
         home=HOME,
         payment=detail.payment,
         attempts=detail.attempts,
+        calls_of=detail.calls_of,
         events=detail.events,
         notice=notice,
         error=error,
@@ -348,10 +380,9 @@ async def resolve_payment(
     payment_id: uuid.UUID,
     request: Request,
     state: State,
-    settings: OperatorSettings,
     operator: CurrentOperator,
 ) -> Response:
-    form = await _checked_form(request, settings)
+    form = await _checked_form(request)
     try:
         reason = form.get("reason", "").strip()
         if len(reason) > MAX_REASON:

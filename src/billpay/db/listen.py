@@ -25,8 +25,12 @@ class Listener:
         self._wakes = dict(wakes)
         self._connection: asyncpg.Connection | None = None
 
+    @property
+    def connected(self) -> bool:
+        return self._connection is not None and not self._connection.is_closed()
+
     async def ensure(self) -> None:
-        if self._connection is not None and not self._connection.is_closed():
+        if self.connected:
             return
         reconnecting = self._connection is not None
         connection: asyncpg.Connection = await asyncpg.connect(self._dsn)

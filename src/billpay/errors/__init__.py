@@ -6,6 +6,7 @@ its family fixes the status. Nothing a client or a provider can cause becomes a 
 
 from __future__ import annotations
 
+from billpay.errors.api_keys import LastLiveKey, LiveKeyRequired, TestModeFunding
 from billpay.errors.base import (
     ApiError,
     Conflict,
@@ -17,11 +18,24 @@ from billpay.errors.base import (
     error_body,
 )
 from billpay.errors.handlers import (
+    error_response,
     install_error_handlers,
+)
+from billpay.errors.limits import (
+    JSON_BODY_ERRORS,
+    TRANSPORT_ERRORS,
+    BodyTooLarge,
+    DatabaseUnavailable,
+    InvalidJson,
+    JsonTooDeep,
+    RequestTimeout,
+    UnstorableText,
+    UnsupportedMediaType,
 )
 from billpay.errors.openapi import (
     ErrorDetail,
     ErrorResponse,
+    add_error_responses,
     error_responses,
 )
 from billpay.errors.operations import (
@@ -53,8 +67,15 @@ from billpay.errors.payments import (
     PhoneRequired,
     PlanBillerMismatch,
     ProviderUnavailable,
+    RenewalUnavailable,
     UnknownPlan,
     identifier_error,
+)
+from billpay.errors.reconciliation import (
+    InvalidAdjustment,
+    InvalidStatementRequest,
+    RunNotFound,
+    UnknownAccount,
 )
 from billpay.errors.requests import (
     API_KEY_ERRORS,
@@ -70,6 +91,12 @@ from billpay.errors.requests import (
     ReasonTooLong,
     ValidationFailed,
 )
+from billpay.errors.security import (
+    InvalidOperatorName,
+    OperatorExists,
+    TooManyAttempts,
+    UnsafeWebhookUrl,
+)
 from billpay.errors.webhooks import (
     WEBHOOK_ERRORS,
     MalformedWebhook,
@@ -84,8 +111,10 @@ from billpay.errors.webhooks import (
 __all__ = [
     "API_KEY_ERRORS",
     "CUSTOMER_ERRORS",
+    "JSON_BODY_ERRORS",
     "OPERATOR_TOKEN_ERRORS",
     "PAYMENT_ERRORS",
+    "TRANSPORT_ERRORS",
     "WEBHOOK_ERRORS",
     "AlreadyDelivered",
     "AmountMismatch",
@@ -93,8 +122,10 @@ __all__ = [
     "AmountRequired",
     "ApiError",
     "BadForm",
+    "BodyTooLarge",
     "Conflict",
     "CsrfFailed",
+    "DatabaseUnavailable",
     "EmailRequired",
     "ErrorDetail",
     "ErrorResponse",
@@ -104,16 +135,23 @@ __all__ = [
     "FundingUnavailable",
     "IdempotencyConflict",
     "InsufficientBalance",
+    "InvalidAdjustment",
     "InvalidApiKey",
     "InvalidBettingAccount",
     "InvalidCursor",
     "InvalidCustomer",
     "InvalidFilter",
+    "InvalidJson",
     "InvalidMeterNumber",
+    "InvalidOperatorName",
     "InvalidOperatorToken",
     "InvalidOutcome",
     "InvalidPhone",
     "InvalidSmartcard",
+    "InvalidStatementRequest",
+    "JsonTooDeep",
+    "LastLiveKey",
+    "LiveKeyRequired",
     "MalformedWebhook",
     "NeverSentToProvider",
     "NoProvider",
@@ -121,6 +159,7 @@ __all__ = [
     "NotInReview",
     "NotPaid",
     "OperatorAccessDisabled",
+    "OperatorExists",
     "PaymentRequired",
     "PhoneRequired",
     "PlanBillerMismatch",
@@ -128,16 +167,27 @@ __all__ = [
     "ReasonRequired",
     "ReasonTooLong",
     "RejectedWebhook",
+    "RenewalUnavailable",
+    "RequestTimeout",
+    "RunNotFound",
     "ServiceUnavailable",
+    "TestModeFunding",
+    "TooManyAttempts",
     "Unauthorized",
+    "UnknownAccount",
     "UnknownPlan",
     "UnknownProvider",
     "UnknownWebhook",
     "Unprocessable",
+    "UnsafeWebhookUrl",
+    "UnstorableText",
+    "UnsupportedMediaType",
     "ValidationFailed",
     "WebhookNotAuthenticated",
     "WebhookTooLarge",
+    "add_error_responses",
     "error_body",
+    "error_response",
     "error_responses",
     "identifier_error",
     "install_error_handlers",

@@ -11,7 +11,9 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from billpay.errors.base import ApiError, error_body
+from billpay.errors.limits import InvalidJson
 from billpay.errors.requests import ValidationFailed
+from billpay.errors.security import TooManyAttempts
 
 log = structlog.get_logger(__name__)
 
@@ -21,16 +23,26 @@ def _field_name(location: tuple[Any, ...] | list[Any]) -> str:
     return ".".join(parts) or "body"
 
 
-async def _api_error(_: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, ApiError)
+def error_response(exc: ApiError) -> JSONResponse:
+    """The envelope for ``exc``, with ``Retry-After`` on a 503."""
     headers = {"Retry-After": "5"} if exc.status_code == 503 else None
+    if isinstance(exc, TooManyAttempts):
+        headers = {"Retry-After": str(exc.retry_after)}
     return JSONResponse(
         error_body(exc.code, exc.message, exc.details), status_code=exc.status_code, headers=headers
     )
 
 
-async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
+async def _api_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ApiError)
+    return error_response(exc)
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
+    unreadable = next((e for e in exc.errors() if e.get("type") == "json_invalid"), None)
+    if unreadable is not None:
+        return error_response(await _invalid_json(request, unreadable))
     fields = [
         {"field": _field_name(error["loc"]), "message": error["msg"], "type": error["type"]}
         for error in exc.errors()
@@ -43,8 +55,25 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _invalid_json(request: Request, error: Any) -> InvalidJson:
+    """FastAPI reports a JSON syntax error at a character offset, under a field named after
+    the offset; people need the line and column."""
+    location = error.get("loc", ())
+    offset = location[-1] if location and isinstance(location[-1], int) else 0
+    text = (await request.body()).decode("utf-8", errors="replace")[:offset]
+    line = text.count("\n") + 1
+    column = len(text) - (text.rfind("\n") + 1) + 1
+    reason = (error.get("ctx") or {}).get("error", "JSON decode error")
+    return InvalidJson(
+        f"body: invalid JSON at line {line}, column {column}: {reason}",
+        details={"field": "body", "line": line, "column": column},
+    )
+
+
 async def _http_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400:  # FastAPI could not decode the body at all (not UTF-8 JSON)
+        return error_response(InvalidJson("body: not JSON in UTF-8", details={"field": "body"}))
     code = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized"}.get(
         exc.status_code, "http_error"
     )

@@ -119,6 +119,12 @@ class NoProvider(ServiceUnavailable):
     code = "no_provider"
 
 
+class RenewalUnavailable(Unprocessable):
+    """A renewal asked for where no configured provider of the plan documents renewals."""
+
+    code = "renewal_unavailable"
+
+
 class FundingUnavailable(ServiceUnavailable):
     """Paystack could not open a checkout right now."""
 
@@ -149,6 +155,7 @@ PAYMENT_ERRORS: tuple[type[ApiError], ...] = (
     InsufficientBalance,
     IdempotencyConflict,
     FundingUnavailable,
+    RenewalUnavailable,
 )
 
 _IDENTIFIER_ERRORS: dict[str, type[Unprocessable]] = {

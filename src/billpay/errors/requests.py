@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from billpay.errors.base import ApiError, Unauthorized, Unprocessable
+from billpay.errors.security import TooManyAttempts
 
 
 class InvalidApiKey(Unauthorized):
@@ -73,4 +74,5 @@ OPERATOR_TOKEN_ERRORS: tuple[type[ApiError], ...] = (
     Unauthorized,
     OperatorAccessDisabled,
     InvalidOperatorToken,
+    TooManyAttempts,  # wrong operator tokens are throttled per address
 )

@@ -6,10 +6,12 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import Text, cast, func, literal, select, text, update
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from billpay.db.text import json_text
 from billpay.models import Payment, PaymentAttempt, WebhookInboxEvent
 
 _CLAIM = text(
@@ -31,10 +33,15 @@ _CLAIM = text(
 
 
 async def insert_event(session: AsyncSession, values: dict[str, Any]) -> bool:
-    """Store an event unless ``(provider, event_id)`` is already in. True when it is new."""
+    """Store an event unless ``(provider, event_id)`` is already in. True when it is new.
+
+    The payload goes in as JSON text cast to JSONB, so its numbers are kept exactly as the
+    provider wrote them (``500.5`` stays ``500.5``, decoded as ``Decimal``).
+    """
+    payload = cast(literal(json_text(values["payload"]), Text), JSONB)
     result = await session.execute(
         pg_insert(WebhookInboxEvent)
-        .values(**values)
+        .values(**{**values, "payload": payload})
         .on_conflict_do_nothing(constraint="uq_webhook_inbox_provider_event")
         .returning(WebhookInboxEvent.id)
     )

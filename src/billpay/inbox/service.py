@@ -18,7 +18,8 @@ from typing import Any
 
 import structlog
 
-from billpay.errors import ApiError, UnknownProvider, webhook_rejection
+from billpay.db.text import first_unstorable
+from billpay.errors import ApiError, UnknownProvider, UnstorableText, webhook_rejection
 from billpay.funding.base import FundingSource, FundingWebhook
 from billpay.inbox import repository as repo
 from billpay.inbox.context import InboxContext
@@ -128,6 +129,20 @@ def _rejected(provider: str, reason: str, status_code: int) -> ApiError:
 
 
 def _row(event: InboundEvent) -> dict[str, Any]:
+    """The inbox row; an event with text or numbers no column can keep is refused (422)."""
+    fields = {
+        "event_id": event.event_id,
+        "kind": event.kind,
+        "reference": event.reference,
+        "claimed_status": event.claimed_status,
+    }
+    field = first_unstorable(fields) or first_unstorable(dict(event.payload), "payload")
+    if field is not None:
+        log.warning("webhook_rejected", provider=event.provider, reason="unstorable", field=field)
+        raise UnstorableText(
+            f"{field}: a NUL byte, a lone surrogate or a number no database column holds",
+            details={"field": field},
+        )
     return {
         "provider": event.provider,
         "event_id": _fit(event.event_id, 300),

@@ -27,10 +27,11 @@ class PaymentFilters:
 
 
 async def count_by_status(session: AsyncSession, since: datetime) -> dict[str, int]:
-    """The seed's "active payments": payments created since ``since``, by status."""
+    """The seed's "active payments": live payments created since ``since``, by status (test
+    mode's are not business)."""
     rows = await session.execute(
         select(Payment.status, func.count())
-        .where(Payment.created_at >= since)
+        .where(Payment.created_at >= since, Payment.livemode)
         .group_by(Payment.status)
     )
     return {status: int(count) for status, count in rows}
@@ -41,7 +42,7 @@ async def count_by_bill_type_and_status(
 ) -> list[tuple[str, str, int]]:
     rows = await session.execute(
         select(Payment.bill_type, Payment.status, func.count())
-        .where(Payment.created_at >= since)
+        .where(Payment.created_at >= since, Payment.livemode)
         .group_by(Payment.bill_type, Payment.status)
     )
     return [(bill_type, status, int(count)) for bill_type, status, count in rows]

@@ -46,7 +46,9 @@ DEGRADED_RATE = 0.2
 FAILING_MIN_SAMPLES = 5
 
 BAD_OUTCOMES = frozenset({AttemptOutcome.FAILED, AttemptOutcome.UNKNOWN})
-IN_FLIGHT_OUTCOMES = frozenset({AttemptOutcome.IN_FLIGHT, AttemptOutcome.NOT_SENT})
+IN_FLIGHT_OUTCOMES = frozenset(
+    {AttemptOutcome.IN_FLIGHT, AttemptOutcome.NOT_SENT, AttemptOutcome.RESEND}
+)
 
 
 @dataclass(frozen=True)

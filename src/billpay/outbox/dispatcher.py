@@ -35,11 +35,18 @@ from billpay.notifications import (
 from billpay.outbox import repository as repo
 from billpay.outbox import service
 from billpay.outbox.backoff import next_attempt_at
+from billpay.outbox.destinations import (
+    Resolver,
+    UnsafeDestination,
+    delivery_transport,
+    resolve_host,
+)
 from billpay.outbox.repository import OUTBOX_CHANNEL, ClaimedMessage
 from billpay.outbox.schemas import Channel, DeliveryStatus
 from billpay.outbox.service import RetrySchedule, TryResult
 from billpay.outbox.signing import SIGNATURE_HEADER, signature_header
 from billpay.providers.base import BillType
+from billpay.redact import mask_url_secrets
 
 log = structlog.get_logger(__name__)
 
@@ -106,6 +113,7 @@ class Dispatcher:
         context: JobContext,
         notifications: NotificationSettings | None = None,
         retry_at: RetrySchedule = next_attempt_at,
+        resolve: Resolver = resolve_host,
     ) -> None:
         self.context = context
         self.settings = context.settings
@@ -113,7 +121,13 @@ class Dispatcher:
         notifications = notifications or NotificationSettings()
         self.email = EmailSender(notifications) if notifications.email_enabled else None
         self.sms = SmsSender(notifications) if notifications.sms_enabled else None
-        self.http = httpx.AsyncClient(timeout=WEBHOOK_TIMEOUT_SECONDS, follow_redirects=False)
+        transport = delivery_transport(
+            allow_private=self.settings.allow_private_webhook_urls, resolve=resolve
+        )
+        # Redirects are never followed: a 3xx is a failed try, whatever it points at.
+        self.http = httpx.AsyncClient(
+            transport=transport, timeout=WEBHOOK_TIMEOUT_SECONDS, follow_redirects=False
+        )
         self._wake = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -203,10 +217,10 @@ class Dispatcher:
             async with asyncio.timeout(TRY_DEADLINE_SECONDS):
                 return await self._send(message)
         except TimeoutError:
-            return TryResult(delivered=False, error=f"no result in {TRY_DEADLINE_SECONDS:.0f} s")
+            return TryResult(delivered=False, error="timeout")
         except Exception as exc:  # a bug must not lose the message: retried, then replayable
             bound.error("outbox_send_crashed", error_type=type(exc).__name__)
-            return TryResult(delivered=False, error=f"internal error ({type(exc).__name__})")
+            return TryResult(delivered=False, error="internal_error")
 
     async def _send(self, message: ClaimedMessage) -> TryResult:
         match message.channel:
@@ -240,13 +254,33 @@ class Dispatcher:
         try:
             response = await self.http.post(message.destination, content=body, headers=headers)
         except (httpx.HTTPError, httpx.InvalidURL) as exc:
-            # The exception's text may quote the URL (and a token in its query): name only.
-            return TryResult(delivered=False, error=f"no answer ({type(exc).__name__})")
+            category = delivery_error_category(exc)
+            # The full story is for operators; the client sees the category only (what our
+            # network answered is nobody else's business). The text may quote the URL: masked.
+            log.warning(
+                "webhook_send_failed",
+                message_id=message.id,
+                category=category,
+                error_type=type(exc).__name__,
+                detail=mask_url_secrets(str(exc)),
+            )
+            return TryResult(delivered=False, error=category)
         if response.is_success:
             return TryResult(delivered=True, status_code=response.status_code)
         return TryResult(
             delivered=False, status_code=response.status_code, error=f"HTTP {response.status_code}"
         )
+
+
+def delivery_error_category(exc: Exception) -> str:
+    """What a client is told about a try that got no answer: a category, no internal detail."""
+    if isinstance(exc, UnsafeDestination):
+        return "destination_not_allowed"
+    if isinstance(exc, httpx.TimeoutException):
+        return "timeout"
+    if isinstance(exc, httpx.InvalidURL | httpx.UnsupportedProtocol):
+        return "invalid_url"
+    return "connection_failed"
 
 
 async def run_dispatcher(context: JobContext, stop: asyncio.Event) -> None:

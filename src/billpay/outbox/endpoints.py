@@ -5,13 +5,14 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 
 from billpay.deps import CurrentClient, State
 from billpay.errors import (
     API_KEY_ERRORS,
     InvalidCursor,
     NotFound,
+    UnsafeWebhookUrl,
     ValidationFailed,
     error_responses,
 )
@@ -83,7 +84,9 @@ async def list_webhook_deliveries(
     responses=error_responses(*API_KEY_ERRORS, NotFound, ValidationFailed),
 )
 async def replay_webhook_delivery(
-    delivery_id: int, client: CurrentClient, state: State
+    delivery_id: Annotated[int, Path(ge=1, le=2**63 - 1)],  # a bigint id
+    client: CurrentClient,
+    state: State,
 ) -> WebhookDeliveryOut:
     """Send the same event (same ``id``, same body) again, with a fresh signature."""
     async with state.unit_of_work() as session:
@@ -94,12 +97,16 @@ async def replay_webhook_delivery(
 @router.patch(
     "/v1/client/webhook",
     response_model=WebhookSettingsOut,
-    responses=error_responses(*API_KEY_ERRORS, NotFound, ValidationFailed),
+    responses=error_responses(*API_KEY_ERRORS, NotFound, ValidationFailed, UnsafeWebhookUrl),
 )
 async def update_webhook_settings(
     body: WebhookSettingsUpdate, client: CurrentClient, state: State
 ) -> WebhookSettingsOut:
-    """Set your webhook URL and rotate its signing secret (the new one is shown only here)."""
+    """Set your webhook URL (a public https endpoint) and rotate its signing secret (the new
+    one is shown only here)."""
+    await service.check_new_webhook_url(
+        body, allow_private_urls=state.settings.allow_private_webhook_urls
+    )
     async with state.unit_of_work() as session:
         settings = await service.update_webhook_settings(session, client.id, body)
     return WebhookSettingsOut(

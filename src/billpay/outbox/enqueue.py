@@ -18,6 +18,7 @@ from billpay.payments.status import Status
 PAYER_OUTCOMES = frozenset(outcome.value for outcome in NoticeOutcome)
 _NOTICE_CHANNELS = (Channel.EMAIL, Channel.SMS)
 
+
 def idempotency_key(channel: Channel, payment_id: uuid.UUID, event_id: int, to_status: str) -> str:
     """One webhook per event; one payer message per channel and outcome, ever."""
     if channel is Channel.WEBHOOK:

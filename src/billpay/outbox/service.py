@@ -16,6 +16,7 @@ from billpay.errors import AlreadyDelivered, InvalidCursor, NotFound
 from billpay.models import OutboxAttempt, OutboxMessage
 from billpay.outbox import repository as repo
 from billpay.outbox import signing
+from billpay.outbox.destinations import Resolver, check_webhook_url, resolve_host
 from billpay.outbox.repository import ClaimedMessage
 from billpay.outbox.schemas import Channel, DeliveryStatus, WebhookSettingsUpdate
 from billpay.redact import mask_text
@@ -156,6 +157,19 @@ class WebhookSettings:
     webhook_url: str | None
     new_secret: str | None  # only right after a rotation: the one time it is shown
     previous_secret_valid: bool
+
+
+async def check_new_webhook_url(
+    update: WebhookSettingsUpdate, *, allow_private_urls: bool, resolve: Resolver = resolve_host
+) -> None:
+    """A new URL must be a public https endpoint (unless development allows private ones).
+
+    Called before the transaction opens: it may wait on DNS.
+    """
+    if update.webhook_url is not None:
+        await check_webhook_url(
+            str(update.webhook_url), allow_private=allow_private_urls, resolve=resolve
+        )
 
 
 async def update_webhook_settings(
