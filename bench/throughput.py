@@ -337,6 +337,7 @@ async def run_once(args: argparse.Namespace, receivers: Receivers | None) -> dic
         "BILL_PROCESSOR_CONCURRENCY": str(args.worker_concurrency),
         "BILL_PROCESSOR_BATCH_SIZE": str(args.batch_size),
         "BILLPAY_DATA_DIR": str(data_dir),
+        "BILLPAY_ALLOW_PRIVATE_WEBHOOK_URLS": "true",  # the receivers listen on loopback
         **(receivers.env() if receivers else {}),
     }
     processes = [spawn(["sandbox", "--port", str(sandbox_port)], env, data_dir)]

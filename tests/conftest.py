@@ -20,7 +20,7 @@ from billpay.app import create_app
 from billpay.bootstrap import build_state
 from billpay.catalog.service import sync as sync_catalog
 from billpay.clients.service import create_client, top_up
-from billpay.config import Settings
+from billpay.config import PROVIDER_FIELDS, Settings
 from billpay.db.embedded import embedded_postgres
 from billpay.db.engine import asyncpg_dsn
 from billpay.db.migrate import upgrade
@@ -36,6 +36,7 @@ from billpay.worker.runner import Worker
 
 # Tables emptied between tests; the catalog is synced once per session and kept.
 TRANSIENT_TABLES = (
+    "provider_calls",
     "payment_events",
     "payment_attempts",
     "ledger_entries",
@@ -43,6 +44,9 @@ TRANSIENT_TABLES = (
     "payments",
     "clients",
     "webhook_inbox",
+    "operators",
+    "operator_sessions",
+    "operator_signin_failures",
 )
 
 
@@ -116,9 +120,18 @@ def make_settings(sandbox_url: str, database_url: str, **overrides: Any) -> Sett
         "poll_interval_seconds": 0.5,
         "lease_seconds": 5.0,
         "provider_timeout_seconds": 2.0,
+        # Up to 20 connections per state: several test runs share one server's 100. A busy
+        # machine makes a burst of requests wait for a connection far longer than production
+        # would: the wait is generous so that it slows a test down instead of failing it.
         "db_pool_size": 10,
+        "db_pool_timeout_seconds": 120.0,
     }
     values.update(overrides)
+    # A test leaves a provider out by blanking one of its settings: blank the rest with it,
+    # or the settings are a provider configured halfway (refused at startup).
+    for fields in PROVIDER_FIELDS.values():
+        if any(field in overrides and overrides[field] is None for field in fields.required):
+            values.update(dict.fromkeys(fields.required))
     return Settings.model_validate(values)
 
 

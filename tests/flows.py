@@ -13,7 +13,9 @@ import httpx
 from sqlalchemy import text
 
 from billpay.clients.service import create_client
+from billpay.config import Settings
 from billpay.ledger.reconcile import reconcile
+from billpay.sandbox.app import sandbox_settings
 from billpay.state import AppState
 
 PHONE = "08031234567"
@@ -24,6 +26,20 @@ BETTING_ACCOUNT = "BETTOR01"
 # Where the worker leaves a balance-funded payment.
 FINAL = frozenset({"paid", "refunded", "needs_review", "failed"})
 Rows = list[dict[str, Any]]
+
+
+BILL_PROVIDERS = ("vtpass", "flutterwave", "interswitch")
+
+
+def routed_only_to(*providers: str) -> dict[str, Any]:
+    """Settings overrides leaving every bill provider but ``providers`` wholly unconfigured
+    (a provider configured halfway is a startup error)."""
+    dropped = [name for name in BILL_PROVIDERS if name not in providers]
+    return {
+        key: None
+        for key in sandbox_settings("http://sandbox")
+        if key.split("_")[0] in dropped and Settings.model_fields[key].default is None
+    }
 
 
 def _body(plan: str, customer_id: str, fields: dict[str, Any]) -> dict[str, Any]:
@@ -54,7 +70,9 @@ def electricity(
 
 
 def cable(smartcard: str = SMARTCARD, plan: str = "dstv-compact", **extra: Any) -> dict[str, Any]:
-    return _body(plan, smartcard, {"phone": PHONE, "subscription_type": "renew", **extra})
+    """The bouquet ``plan`` at its price (a change: every provider sells it). A renewal —
+    ``subscription_type="renew"`` — is charged the renewal amount VTpass quotes instead."""
+    return _body(plan, smartcard, {"phone": PHONE, "subscription_type": "change", **extra})
 
 
 def betting(

@@ -7,18 +7,27 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import structlog
-from fastapi import FastAPI
-from fastapi.responses import Response
+from fastapi import Depends, FastAPI
+from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from billpay.api import check_request, document_shared_errors, install_limits
+from billpay.api.docs import install_offline_docs
+from billpay.balance.endpoints import router as balance_router
 from billpay.catalog.endpoints import router as catalog_router
+from billpay.clients.endpoints import router as api_keys_router
 from billpay.dashboard.endpoints import router as dashboard_router
-from billpay.errors import install_error_handlers
+from billpay.dashboard.reconciliation import router as dashboard_books_router
+from billpay.db.health import ready
+from billpay.errors import DatabaseUnavailable, error_response, install_error_handlers
 from billpay.inbox.endpoints import router as inbound_webhooks_router
+from billpay.ops.auth import require_metrics_reader, require_operator
 from billpay.ops.endpoints import router as ops_router
+from billpay.ops.settings import get_ops_settings
 from billpay.outbox.endpoints import router as outbox_router
 from billpay.payments.endpoints import router as payments_router
+from billpay.reconciliation.endpoints import router as reconciliation_router
 from billpay.state import AppState
 
 log = structlog.get_logger(__name__)
@@ -60,6 +69,7 @@ class RequestLog:
 
 def create_app(state: AppState, *, close_state: bool = False) -> FastAPI:
     """An app bound to ``state``; ``close_state`` hands the state's lifetime to the app."""
+    get_ops_settings()  # a weak operator token stops the process now, not at the first sign-in
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -75,23 +85,46 @@ def create_app(state: AppState, *, close_state: bool = False) -> FastAPI:
             "never lost, never vended twice. Amounts are integer kobo."
         ),
         lifespan=lifespan,
+        dependencies=[Depends(check_request)],
+        docs_url=None,  # served from bundled assets by install_offline_docs, not a CDN
+        redoc_url=None,
     )
+    install_offline_docs(app)
     app.state.billpay = state
     install_error_handlers(app)
+    install_limits(app, state.settings)
     app.add_middleware(RequestLog)
     app.include_router(payments_router)
     app.include_router(catalog_router)
+    app.include_router(balance_router)
+    app.include_router(api_keys_router)
     app.include_router(inbound_webhooks_router)
     app.include_router(outbox_router)
     app.include_router(ops_router)
+    app.include_router(reconciliation_router, dependencies=[Depends(require_operator)])
     app.include_router(dashboard_router)
+    app.include_router(dashboard_books_router)
 
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> dict[str, str]:
+        """Liveness: the process answers (the database is not asked)."""
         return {"status": "ok"}
 
-    @app.get("/metrics", tags=["ops"], include_in_schema=False)
+    @app.get("/readyz", tags=["ops"])
+    async def readyz() -> JSONResponse:
+        """Readiness: 503 while the database does not answer, so a balancer routes elsewhere."""
+        if not await ready(state.engine, state.settings.db_connect_timeout_seconds):
+            return error_response(DatabaseUnavailable("the database does not answer"))
+        return JSONResponse({"status": "ready"})
+
+    @app.get(
+        "/metrics",
+        tags=["ops"],
+        include_in_schema=False,
+        dependencies=[Depends(require_metrics_reader)],  # BILLPAY_METRICS_TOKEN or an operator's
+    )
     async def metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
+    document_shared_errors(app)
     return app

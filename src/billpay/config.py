@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, PositiveInt
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -37,6 +38,18 @@ class Settings(BaseSettings):
     fee_betting_kobo: int = Field(default=0, validation_alias=_alias("BILLPAY_FEE_BETTING_KOBO"))
     max_payment_kobo: int = Field(
         default=100_000_000, validation_alias=_alias("BILLPAY_MAX_PAYMENT_KOBO")
+    )
+
+    # --- books: one advertised price per plan (issue #12) -----------------------------------
+    # A fixed-price plan is advertised at the operator's list price for its slug when one is
+    # set (JSON, kobo: {"mtn-data-10gb-30d": 480000}), else at the lowest price any provider
+    # sells it for; applied at the next catalog sync. A provider whose own price is above
+    # the advertised one is routed to (and the loss booked) only with loss routes allowed.
+    plan_prices: dict[str, PositiveInt] = Field(
+        default_factory=dict, validation_alias=_alias("BILLPAY_PLAN_PRICES")
+    )
+    allow_loss_routes: bool = Field(
+        default=False, validation_alias=_alias("BILLPAY_ALLOW_LOSS_ROUTES")
     )
 
     # --- worker (seed names) -----------------------------------------------------------------
@@ -102,8 +115,9 @@ class Settings(BaseSettings):
     flutterwave_base_url: str | None = Field(
         default=None, validation_alias=_alias("FLUTTERWAVE_BASE_URL")
     )
+    # The seed names the same secret key FLUTTERWAVE_API_KEY too.
     flutterwave_secret_key: str | None = Field(
-        default=None, validation_alias=_alias("FLUTTERWAVE_SECRET_KEY")
+        default=None, validation_alias=_alias("FLUTTERWAVE_SECRET_KEY", "FLUTTERWAVE_API_KEY")
     )
     flutterwave_secret_hash: str | None = Field(
         default=None, validation_alias=_alias("FLUTTERWAVE_SECRET_HASH")
@@ -159,6 +173,91 @@ class Settings(BaseSettings):
         default=1800, validation_alias=_alias("STELLAR_PAYMENT_EXPIRY_SECONDS")
     )
 
+    # --- robustness: request limits, slow clients, database outages (issue #14) -------------
+    max_body_bytes: int = Field(
+        default=64 * 1024, ge=1024, validation_alias=_alias("BILLPAY_MAX_BODY_BYTES")
+    )
+    max_webhook_body_bytes: int = Field(
+        default=256 * 1024, ge=1024, validation_alias=_alias("BILLPAY_MAX_WEBHOOK_BODY_BYTES")
+    )
+    max_json_depth: int = Field(
+        default=32, ge=2, le=500, validation_alias=_alias("BILLPAY_MAX_JSON_DEPTH")
+    )
+    # A body (or a request line and headers) not in within this is a slow client: cut off.
+    body_read_timeout_seconds: float = Field(
+        default=30.0, gt=0, validation_alias=_alias("BILLPAY_BODY_READ_TIMEOUT_SECONDS")
+    )
+    header_read_timeout_seconds: float = Field(
+        default=10.0, gt=0, validation_alias=_alias("BILLPAY_HEADER_READ_TIMEOUT_SECONDS")
+    )
+    keep_alive_timeout_seconds: float = Field(
+        default=5.0, gt=0, validation_alias=_alias("BILLPAY_KEEP_ALIVE_TIMEOUT_SECONDS")
+    )
+    # How long a unit of work waits for a free pooled connection, and to open one.
+    db_pool_timeout_seconds: float = Field(
+        default=30.0, gt=0, validation_alias=_alias("BILLPAY_DB_POOL_TIMEOUT_SECONDS")
+    )
+    db_connect_timeout_seconds: float = Field(
+        default=5.0, gt=0, validation_alias=_alias("BILLPAY_DB_CONNECT_TIMEOUT_SECONDS")
+    )
+
+    # --- security: outbound webhook destinations (issue #14) ---------------------------------
+    # Off (production): a client's webhook URL must be https and resolve to public addresses
+    # only, at registration and at every connection. On (``billpay up``, local development):
+    # plain http and loopback/private receivers are allowed.
+    allow_private_webhook_urls: bool = Field(
+        default=False, validation_alias=_alias("BILLPAY_ALLOW_PRIVATE_WEBHOOK_URLS")
+    )
+
+    # --- reconciliation (issue #12) ---------------------------------------------------------
+    # How often the worker reconciles (0: never); the first run waits one interval.
+    reconcile_interval_seconds: float = Field(
+        default=3600.0, ge=0, validation_alias=_alias("BILLPAY_RECONCILE_INTERVAL_SECONDS")
+    )
+    # Attempts and Horizon payments this recent are compared with the other side.
+    reconcile_window_hours: float = Field(
+        default=24.0, gt=0, validation_alias=_alias("BILLPAY_RECONCILE_WINDOW_HOURS")
+    )
+    # Provider lookups per second at most (read-only requeries), and per run at most.
+    reconcile_requeries_per_second: float = Field(
+        default=5.0, gt=0, validation_alias=_alias("BILLPAY_RECONCILE_REQUERIES_PER_SECOND")
+    )
+    reconcile_max_requeries: int = Field(
+        default=1000, ge=0, validation_alias=_alias("BILLPAY_RECONCILE_MAX_REQUERIES")
+    )
+    # Horizon payments younger than this may not have reached the watcher yet.
+    reconcile_stellar_grace_seconds: float = Field(
+        default=120.0, ge=0, validation_alias=_alias("BILLPAY_RECONCILE_STELLAR_GRACE_SECONDS")
+    )
+
+    # --- unknowns that settle themselves, reversal watch (issue #11) -------------------------
+    # A requery saying "no record of this reference" resends the purchase under the same
+    # reference once its last send is this old (the provider may still be processing it).
+    resend_grace_seconds: float = Field(
+        default=180.0, ge=0, validation_alias=_alias("BILLPAY_RESEND_GRACE_SECONDS")
+    )
+    # Resends per reference at most; after them the reference is requeried until the deadline.
+    max_resends: int = Field(default=2, ge=0, validation_alias=_alias("BILLPAY_MAX_RESENDS"))
+    # Paid payments of providers that document reversals are requeried this long after
+    # delivery (0: never), each at most once per interval, a batch per worker beat.
+    reversal_watch_hours: float = Field(
+        default=48.0, ge=0, validation_alias=_alias("BILLPAY_REVERSAL_WATCH_HOURS")
+    )
+    reversal_watch_interval_seconds: float = Field(
+        default=3600.0, gt=0, validation_alias=_alias("BILLPAY_REVERSAL_WATCH_INTERVAL_SECONDS")
+    )
+    reversal_watch_batch: int = Field(
+        default=10, ge=1, validation_alias=_alias("BILLPAY_REVERSAL_WATCH_BATCH")
+    )
+
+    # --- test mode: bp_test_ keys (issue #15) -------------------------------------------------
+    # The provider simulators (``billpay sandbox``) that test-mode payments are sent to, whatever
+    # the live providers are; unset, test-mode payments have no provider (``billpay up`` sets
+    # it to its own simulators).
+    test_mode_sandbox_url: str | None = Field(
+        default=None, validation_alias=_alias("BILLPAY_TEST_MODE_SANDBOX_URL")
+    )
+
     def fee_kobo_for(self, bill_type: str) -> int:
         fee: int = getattr(self, f"fee_{bill_type}_kobo")
         return fee
@@ -167,3 +266,89 @@ class Settings(BaseSettings):
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     return Settings()
+
+
+# --- providers: which are configured, and partial configurations refused (issue #11) -------
+# Each provider's settings (field names): all of ``required`` set → it is routed to; none set
+# → it is not (and ``billpay up`` points it at the simulators); some set → a startup error
+# naming what is missing. ``other`` are its settings with defaults or that are optional.
+@dataclass(frozen=True)
+class ProviderFields:
+    required: tuple[str, ...]
+    other: tuple[str, ...] = ()
+
+    @property
+    def all(self) -> tuple[str, ...]:
+        return self.required + self.other
+
+
+PROVIDER_FIELDS: dict[str, ProviderFields] = {
+    "vtpass": ProviderFields(
+        ("vtpass_base_url", "vtpass_api_key", "vtpass_secret_key", "vtpass_public_key"),
+        ("vtpass_webhook_token",),
+    ),
+    "flutterwave": ProviderFields(
+        ("flutterwave_base_url", "flutterwave_secret_key"),
+        ("flutterwave_secret_hash", "flutterwave_use_legacy_bills"),
+    ),
+    "interswitch": ProviderFields(
+        (
+            "interswitch_base_url",
+            "interswitch_passport_url",
+            "interswitch_client_id",
+            "interswitch_client_secret",
+            "interswitch_terminal_id",
+        ),
+        ("interswitch_request_prefix",),
+    ),
+    "paystack": ProviderFields(("paystack_base_url", "paystack_secret_key")),
+    "stellar": ProviderFields(
+        ("stellar_horizon_url", "stellar_system_secret", "cngn_asset_issuer"),
+        ("stellar_network_passphrase", "cngn_asset_code"),
+    ),
+}
+
+
+class ConfigurationError(ValueError):
+    """The environment configures something halfway; the message names what is missing."""
+
+
+def env_name(field: str) -> str:
+    """The environment variable a setting is read from (its first name)."""
+    alias = Settings.model_fields[field].validation_alias
+    assert isinstance(alias, AliasChoices)
+    first = alias.choices[0]
+    return first if isinstance(first, str) else field.upper()
+
+
+def configured_providers(settings: Settings) -> list[str]:
+    """The providers (and funding networks) with any required setting given."""
+    return [
+        name
+        for name, fields in PROVIDER_FIELDS.items()
+        if any(getattr(settings, field) for field in fields.required)
+    ]
+
+
+def check_provider_settings(settings: Settings) -> None:
+    """Refuse a provider configured halfway: silently not routing to it hides the mistake."""
+    problems = []
+    for name in configured_providers(settings):
+        missing = [
+            env_name(field)
+            for field in PROVIDER_FIELDS[name].required
+            if not getattr(settings, field)
+        ]
+        if missing:
+            given = [
+                env_name(field)
+                for field in PROVIDER_FIELDS[name].required
+                if getattr(settings, field)
+            ]
+            problems.append(f"{name} has {', '.join(given)} but not {', '.join(missing)}")
+    if problems:
+        raise ConfigurationError(
+            "provider configuration is incomplete: "
+            + "; ".join(problems)
+            + " (set the missing variables, or unset the others to leave it unconfigured)"
+        )

@@ -28,13 +28,17 @@ async def get_client(
     if credentials is None or not credentials.credentials:
         raise Unauthorized("send your API key as 'Authorization: Bearer <key>'")
     key_hash = hash_api_key(credentials.credentials)
-    client = state.api_keys.get(key_hash)
+    # Cached keys are trusted only while this process hears revocations.
+    trusted = await state.api_keys.watch(state.database_url)
+    client = state.api_keys.get(key_hash) if trusted else None
     if client is None:
+        generation = state.api_keys.generation
         async with state.unit_of_work() as session:
             client = await find_by_api_key(session, credentials.credentials)
         if client is None:
-            raise InvalidApiKey("the API key is not valid")
-        state.api_keys.remember(key_hash, client)
+            raise InvalidApiKey("the API key is not valid or was revoked")
+        if trusted:
+            state.api_keys.remember(key_hash, client, generation)
     return client
 
 

@@ -24,6 +24,16 @@ from billpay.routing.routes import Routes
 
 
 @dataclass
+class SandboxedMode:
+    """What test-mode payments (a ``bp_test_`` key's) use instead of the configured providers:
+    the same providers pointed at the simulators (``BILLPAY_TEST_MODE_SANDBOX_URL``)."""
+
+    providers: dict[ProviderName, BillProvider]
+    routes: Routes
+    payments: PaymentService
+
+
+@dataclass
 class AppState:
     settings: Settings
     database_url: str
@@ -34,7 +44,17 @@ class AppState:
     funding: FundingRegistry
     payments: PaymentService
     routes: Routes
+    test_mode: SandboxedMode  # never the live providers: a test key must not reach a real one
     api_keys: ApiKeyCache = field(default_factory=ApiKeyCache)
+
+    def providers_for(self, livemode: bool) -> dict[ProviderName, BillProvider]:
+        return self.providers if livemode else self.test_mode.providers
+
+    def routes_for(self, livemode: bool) -> Routes:
+        return self.routes if livemode else self.test_mode.routes
+
+    def payments_for(self, livemode: bool) -> PaymentService:
+        return self.payments if livemode else self.test_mode.payments
 
     @asynccontextmanager
     async def unit_of_work(self) -> AsyncIterator[AsyncSession]:
@@ -42,6 +62,7 @@ class AppState:
             yield session
 
     async def aclose(self) -> None:
-        for provider in self.providers.values():
+        for provider in (*self.providers.values(), *self.test_mode.providers.values()):
             await provider.aclose()
+        await self.api_keys.aclose()
         await self.engine.dispose()

@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint, Uuid
+from sqlalchemy import BigInteger, ForeignKey, Integer, String, UniqueConstraint, Uuid, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from billpay.models.base import Base, Timestamps
@@ -25,6 +25,9 @@ class PaymentAttempt(Timestamps, Base):
     provider: Mapped[str] = mapped_column(String(20))
     provider_reference: Mapped[str] = mapped_column(String(100))
     route_reason: Mapped[str] = mapped_column(String(300))
+    # What the provider is asked to take (its own price, or the amount requested): the cost
+    # the ledger books as owed to it. Null on attempts made before it was recorded.
+    amount_kobo: Mapped[int | None] = mapped_column(BigInteger)
     # an AttemptOutcome value (billpay.payments.attempts.outcome); in_flight when written
     outcome: Mapped[str] = mapped_column(String(20))
     provider_status: Mapped[str | None] = mapped_column(String(100))
@@ -36,3 +39,6 @@ class PaymentAttempt(Timestamps, Base):
     response: Mapped[dict[str, Any] | None]
     last_latency_ms: Mapped[int | None] = mapped_column(Integer)
     finished_at: Mapped[datetime | None]
+    # When the purchase under this reference was last committed to leave (the send itself
+    # follows at once): the start of a resend's grace period (issue #11).
+    last_sent_at: Mapped[datetime] = mapped_column(server_default=func.now())

@@ -4,7 +4,16 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint, Uuid, text
+from sqlalchemy import (
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    String,
+    UniqueConstraint,
+    Uuid,
+    text,
+    true,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from billpay.models.base import Base, Timestamps
@@ -58,9 +67,13 @@ class Payment(Timestamps, Base):
     fee_kobo: Mapped[int]
     total_kobo: Mapped[int]
     funding_method: Mapped[str] = mapped_column(String(20))
+    # False for a test-mode payment (a test key's): sent to the simulators, booked apart.
+    livemode: Mapped[bool] = mapped_column(default=True, server_default=true())
     # What the payer must do (Stellar memo and amount, Paystack checkout URL), and until when.
     funding_instructions: Mapped[dict[str, Any] | None]
     funding_expires_at: Mapped[datetime | None]
+    # When a funding source last asked about this payment itself (no webhook came).
+    funding_checked_at: Mapped[datetime | None]
 
     status: Mapped[str] = mapped_column(String(20), index=True)
     provider: Mapped[str | None] = mapped_column(String(20))
