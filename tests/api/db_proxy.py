@@ -21,6 +21,7 @@ class DatabaseProxy:
     def url(self) -> str:
         """``database_url`` through the proxy."""
         through = self._target.set(host="127.0.0.1", port=self.port)
+        through = through.difference_update_query(["host"])  # the embedded server's socket
         return through.render_as_string(hide_password=False)
 
     async def start(self) -> None:
@@ -39,15 +40,21 @@ class DatabaseProxy:
 
     async def _accept(self, client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter) -> None:
         try:
-            server_r, server_w = await asyncio.open_connection(
-                self._target.host or "127.0.0.1", self._target.port or 5432
-            )
+            server_r, server_w = await self._connect_upstream()
         except OSError:
             client_w.transport.abort()
             return
         self._streams.update((client_w, server_w))
         await asyncio.gather(_pipe(client_r, server_w), _pipe(server_r, client_w))
         self._streams.difference_update((client_w, server_w))
+
+    async def _connect_upstream(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        """TCP to the test server, or its unix socket (the embedded server: ``?host=/dir``)."""
+        port = self._target.port or 5432
+        socket_dir = self._target.query.get("host")
+        if isinstance(socket_dir, str) and socket_dir.startswith("/"):
+            return await asyncio.open_unix_connection(f"{socket_dir}/.s.PGSQL.{port}")
+        return await asyncio.open_connection(self._target.host or "127.0.0.1", port)
 
 
 async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

@@ -50,6 +50,18 @@ async def test_an_ikedc_labelled_token_reaches_the_owner_as_its_20_digits(
     assert payment["units"] == f"{vend.units} kWh"
 
 
+async def test_an_eko_bonus_token_is_kept_beside_the_main_token(
+    api: httpx.AsyncClient, worker: Worker, vtpass: VTpassSandboxState
+) -> None:
+    payment = await pay(api, electricity(plan="eko-electric-prepaid"))
+
+    assert payment["status"] == "paid"
+    (vend,) = vtpass.vends()
+    assert vend.bonus_token  # Eko issues a free-basic-electricity token with every vend
+    assert payment["token"] == vend.token
+    assert payment["bonus_tokens"] == [vend.bonus_token]
+
+
 # --- renewals ----------------------------------------------------------------------------------
 
 

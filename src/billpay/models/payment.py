@@ -5,6 +5,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    ARRAY,
     CheckConstraint,
     ForeignKey,
     Index,
@@ -79,6 +80,10 @@ class Payment(Timestamps, Base):
     provider: Mapped[str | None] = mapped_column(String(20))
     provider_transaction_id: Mapped[str | None] = mapped_column(String(200))
     token: Mapped[str | None] = mapped_column(String(200))  # electricity PIN: owner-only secret
+    # Further tokens of the same vend (Eko's FBE token beside its main one): owner-only too.
+    bonus_tokens: Mapped[list[str]] = mapped_column(
+        ARRAY(String(200)), default=list, server_default="{}"
+    )
     units: Mapped[str | None] = mapped_column(String(100))
     failure_reason: Mapped[str | None] = mapped_column(String(500))
 

@@ -116,6 +116,11 @@ class PaymentOut(BaseModel):
     funding_method: str
     provider: str | None
     token: str | None = Field(description="Electricity token: shown only to the payment's owner.")
+    bonus_tokens: list[str] = Field(
+        default_factory=list,
+        description="Further tokens of the same vend (e.g. Eko's FBE token), owner-only like "
+        "the token.",
+    )
     units: str | None
     failure_reason: str | None
     created_at: datetime

@@ -8,6 +8,7 @@ transaction (ledger postings included) rolls back, so money moves exactly once.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -36,6 +37,7 @@ async def mark_paid(
     reason: str,
     actor: str,
     cost_kobo: int | None = None,
+    bonus_tokens: Sequence[str] = (),
 ) -> None:
     """Delivered by ``provider``, which is owed ``cost_kobo`` — what its attempt asked it to
     take (looked up when the caller does not have it at hand)."""
@@ -52,6 +54,7 @@ async def mark_paid(
             "provider": provider,
             "provider_transaction_id": provider_transaction_id,
             "token": token,
+            "bonus_tokens": list(bonus_tokens),
             "units": units,
         },
     )

@@ -264,6 +264,7 @@ class Processor:
                 provider=provider,
                 provider_transaction_id=result.provider_transaction_id,
                 token=result.token,
+                bonus_tokens=result.bonus_tokens,
                 units=result.units,
                 reason=f"{provider} delivered ({result.provider_status})",
                 actor=ACTOR,
