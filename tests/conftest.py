@@ -5,6 +5,7 @@ an API client and a worker."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import tempfile
 import uuid
@@ -15,6 +16,7 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
+import structlog
 
 from billpay.app import create_app
 from billpay.bootstrap import build_state
@@ -104,6 +106,19 @@ def sandbox(sandbox_states: dict[str, Any]) -> Iterator[ThreadedServer]:
 def vtpass(sandbox_states: dict[str, Any]) -> VTpassSandboxState:
     state: VTpassSandboxState = sandbox_states["vtpass"]
     return state
+
+
+@pytest.fixture(autouse=True)
+def _logging_restored() -> Iterator[None]:
+    """A CLI command run in-process configures billpay's production logging (structlog
+    printing straight to stderr); later tests' log captures must not inherit it."""
+    config = structlog.get_config()
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    structlog.configure(**config)
+    root.handlers[:] = handlers
+    root.setLevel(level)
 
 
 @pytest.fixture(autouse=True)

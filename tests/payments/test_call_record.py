@@ -12,6 +12,7 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
+from sqlalchemy.engine import make_url
 
 from billpay.clients.service import create_client
 from billpay.db.engine import asyncpg_dsn
@@ -145,12 +146,12 @@ async def test_the_call_record_refuses_edits(
 async def old_database(database_url: str) -> AsyncIterator[str]:
     """A database migrated only as far as before the call record."""
     admin = asyncpg_dsn(database_url)
-    base, _, _ = admin.rpartition("/")
     name = f"billpay_calls_{uuid.uuid4().hex[:8]}"
     connection = await asyncpg.connect(admin)
     await connection.execute(f'CREATE DATABASE "{name}"')
     await connection.close()
-    url = f"{base}/{name}"
+    # make_url keeps the embedded server's ?host= socket query; slicing the URL would not.
+    url = make_url(database_url).set(database=name).render_as_string(hide_password=False)
     upgrade(url, "0004_stellar")
     yield url
     connection = await asyncpg.connect(admin)
