@@ -15,6 +15,7 @@ import uuid
 from collections import Counter
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -206,7 +207,8 @@ class Soak:
         elif scenario.funding is Funding.STELLAR:
             asked = dict(instructions)
             if scenario.stellar_shortfall:
-                asked["amount"] = f"{float(asked['amount']) / 2:.7f}"
+                half = Decimal(asked["amount"]) / 2  # cNGN has 7 decimals on Stellar
+                asked["amount"] = str(half.quantize(Decimal("0.0000001")))
             try:
                 tx_hash = await pay_instructions(f"{payer.base_url}horizon", asked)
             except Exception:  # the payer's wallet gave up (the machine is busy)

@@ -45,43 +45,6 @@ async def pay_and_follow(
     email: str | None = None,
 ) -> int:
     """Create the payment and follow it; the exit status for how it ended (``PAID``…)."""
-    try:
-        return await _pay_and_follow(
-            console,
-            api,
-            key,
-            plan,
-            customer,
-            amount_kobo,
-            phone,
-            reference,
-            wait_seconds,
-            funding=funding,
-            horizon=horizon,
-            email=email,
-        )
-    except httpx.TransportError as exc:
-        raise CommandFailed(
-            f"cannot reach the billpay API at {api} ({type(exc).__name__}: {exc}); is "
-            "`billpay up` (or `billpay api`) running there? --api sets the address"
-        ) from None
-
-
-async def _pay_and_follow(
-    console: Console,
-    api: str,
-    key: str,
-    plan: str,
-    customer: str,
-    amount_kobo: int | None,
-    phone: str | None,
-    reference: str,
-    wait_seconds: float,
-    *,
-    funding: str,
-    horizon: str | None,
-    email: str | None,
-) -> int:
     body: dict[str, Any] = {"request_reference": reference, "plan": plan, "customer_id": customer}
     if amount_kobo is not None:
         body["amount_kobo"] = amount_kobo
@@ -92,30 +55,36 @@ async def _pay_and_follow(
     if funding != "balance":
         body["funding_method"] = funding
     headers = {"Authorization": f"Bearer {key}"}
-    async with httpx.AsyncClient(base_url=api, headers=headers, timeout=30) as client:
-        response = await client.post("/v1/payments", json=body)
-        if response.status_code >= 400:
-            return _refused(response)
-        payment = _json(response)
-        console.print(
-            f"payment {payment['id']} {payment['status']} "
-            f"({format_naira(payment['total_kobo'])} for {payment['plan_name']})"
-        )
-        instructions = payment.get("funding_instructions") or {}
-        if funding == "stellar" and horizon is not None:
-            await _pay_on_stellar(console, horizon, instructions)
-        elif instructions.get("checkout_url"):
-            console.print(f"payer: pay at {instructions['checkout_url']}")
-        deadline = asyncio.get_running_loop().time() + wait_seconds
-        while payment["status"] not in FINAL and asyncio.get_running_loop().time() < deadline:
-            await asyncio.sleep(0.2)
-            payment = _json(await client.get(f"/v1/payments/{payment['id']}"))
-        console.print(f"status: [bold]{payment['status']}[/]")
-        if payment.get("token"):
-            console.print(f"token: [bold]{payment['token']}[/]  units: {payment.get('units')}")
-        if payment.get("failure_reason"):
-            console.print(f"reason: {payment['failure_reason']}")
-        return EXIT_BY_STATUS.get(payment["status"], PENDING)
+    try:
+        async with httpx.AsyncClient(base_url=api, headers=headers, timeout=30) as client:
+            response = await client.post("/v1/payments", json=body)
+            if response.status_code >= 400:
+                return _refused(response)
+            payment = _json(response)
+            console.print(
+                f"payment {payment['id']} {payment['status']} "
+                f"({format_naira(payment['total_kobo'])} for {payment['plan_name']})"
+            )
+            instructions = payment.get("funding_instructions") or {}
+            if funding == "stellar" and horizon is not None:
+                await _pay_on_stellar(console, horizon, instructions)
+            elif instructions.get("checkout_url"):
+                console.print(f"payer: pay at {instructions['checkout_url']}")
+            deadline = asyncio.get_running_loop().time() + wait_seconds
+            while payment["status"] not in FINAL and asyncio.get_running_loop().time() < deadline:
+                await asyncio.sleep(0.2)
+                payment = _json(await client.get(f"/v1/payments/{payment['id']}"))
+            console.print(f"status: [bold]{payment['status']}[/]")
+            if payment.get("token"):
+                console.print(f"token: [bold]{payment['token']}[/]  units: {payment.get('units')}")
+            if payment.get("failure_reason"):
+                console.print(f"reason: {payment['failure_reason']}")
+            return EXIT_BY_STATUS.get(payment["status"], PENDING)
+    except httpx.TransportError as exc:
+        raise CommandFailed(
+            f"cannot reach the billpay API at {api} ({type(exc).__name__}: {exc}); is "
+            "`billpay up` (or `billpay api`) running there? --api sets the address"
+        ) from None
 
 
 def _json(response: httpx.Response) -> dict[str, Any]:
