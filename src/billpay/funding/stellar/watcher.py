@@ -30,6 +30,7 @@ import structlog
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from billpay.db.health import DatabaseUnreachable
 from billpay.funding.base import FundingContext
 from billpay.funding.stellar import repository as repo
 from billpay.funding.stellar.config import StellarConfig
@@ -256,6 +257,15 @@ class DepositHandler:
     def _deposit_row(
         self, record: object, deposit: DepositRecord, applied: Applied
     ) -> dict[str, Any]:
+        return self._deposit_fields(deposit) | {
+            "payment_id": applied.payment_id,
+            "funded_payment": applied.funded_payment,
+            "state": applied.state.value,
+            "reason": applied.reason[:500],
+            "raw": _raw(record) if applied.state is DepositState.QUARANTINED else None,
+        }
+
+    def _deposit_fields(self, deposit: DepositRecord) -> dict[str, Any]:
         return {
             "account": self.account,
             "operation_id": deposit.operation_id,
@@ -270,11 +280,6 @@ class DepositHandler:
             "memo": deposit.memo[:200] if deposit.memo is not None else None,
             "path_payment": deposit.is_path_payment,
             "ledger_at": deposit.created_at,
-            "payment_id": applied.payment_id,
-            "funded_payment": applied.funded_payment,
-            "state": applied.state.value,
-            "reason": applied.reason[:500],
-            "raw": _raw(record) if applied.state is DepositState.QUARANTINED else None,
         }
 
     def _broken_row(self, record: object, reason: str, paging_token: str | None) -> dict[str, Any]:
@@ -301,6 +306,8 @@ class DepositHandler:
         token = classification.paging_token if not isinstance(classification, Incoming) else None
         row = self._broken_row(record, f"handling failed: {error!r}", token)
         if isinstance(classification, Incoming):
+            # Who paid what, with which memo: the operator deciding needs it at hand.
+            row |= self._deposit_fields(classification.deposit)
             row["reason"] = f"handling failed: {error!r}; an operator decides"[:500]
         async with self.context.unit_of_work() as session:
             await self._fence(session, cursor)
@@ -337,8 +344,11 @@ def _raw(record: object) -> dict[str, Any]:
 
 
 def _is_transient(exc: BaseException) -> bool:
-    """Trouble with the database connection or the network, not with the record."""
-    if isinstance(exc, OSError | TimeoutError | HorizonUnavailableError):
+    """Trouble with the database connection or the network, not with the record.
+
+    A unit of work reports a lost connection as ``DatabaseUnreachable``: taking that for
+    trouble with the record would quarantine a good deposit (the chaos soak lost one so)."""
+    if isinstance(exc, OSError | TimeoutError | HorizonUnavailableError | DatabaseUnreachable):
         return True
     if isinstance(exc, DBAPIError):
         if exc.connection_invalidated:

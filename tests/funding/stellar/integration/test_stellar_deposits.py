@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import text
 from stellar_flows import (
     Wallet,
@@ -221,6 +222,45 @@ async def test_unreadable_record_is_quarantined_and_the_stream_goes_on(
     assert garbage["state"] == "quarantined" and garbage["raw"] == {"record": "'garbage'"}
     assert found[good["id"]]["state"] == "funded"
     await wait_until(lambda: _status_is(api, payment["id"], "pending"))
+
+
+async def test_deposit_whose_handling_fails_is_held_with_who_paid_what(
+    api: httpx.AsyncClient,
+    state: AppState,
+    wallet: Wallet,
+    watcher: WatcherHandle,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A readable deposit that cannot be handled is quarantined for an operator, with the
+    payer, amount and memo on the row, not only in the raw record."""
+    from billpay.funding.stellar.config import StellarConfig
+    from billpay.funding.stellar.matching import Matcher
+    from billpay.funding.stellar.watcher import DepositHandler
+
+    await watcher.stop()
+    payment = await create_unfunded(api, stellar_airtime(50_000))
+    payer = wallet.payer()
+    await wallet.pay(payer, "500", payment["funding_instructions"]["memo"])
+    account = wallet.network.system.public_key
+    page = await wallet.server.payments().for_account(account).join("transactions").call()
+    [record] = page["_embedded"]["records"]
+    config = StellarConfig.from_settings(state.settings)
+    assert config is not None
+
+    async def broken_policy(*_: Any) -> Any:
+        raise ValueError("a rule that cannot be applied")
+
+    monkeypatch.setattr(Matcher, "apply", broken_policy)
+    cursor = await DepositHandler(state, config).handle([record], await _cursor(state, account))
+
+    assert cursor == record["paging_token"]
+    [held] = await deposits(state)
+    assert held["state"] == "quarantined"
+    assert "an operator decides" in held["reason"]
+    assert held["from_account"] == payer.public_key
+    assert held["amount_kobo"] == 50_000
+    assert held["memo"] == payment["funding_instructions"]["memo"]
+    assert await _status_is(api, payment["id"], "awaiting_funds")
 
 
 async def _cursor(state: AppState, account: str) -> str:
