@@ -15,6 +15,7 @@ from billpay.app import create_app
 from billpay.config import Settings
 from billpay.customers.identifiers import IdentifierErrorCode
 from billpay.errors import ApiError, error_responses, identifier_error, webhook_rejection
+from billpay.errors.handlers import install_error_handlers
 from billpay.state import AppState
 
 # Every code a client can be sent by a raised error, with its status: the public contract.
@@ -156,7 +157,7 @@ def test_a_rejected_webhook_is_answered_with_the_parsers_status(status: int, cod
 
 async def test_a_named_error_is_sent_as_the_envelope() -> None:
     app = FastAPI()
-    errors.install_error_handlers(app)
+    install_error_handlers(app)
 
     @app.get("/plan")
     async def plan() -> None:

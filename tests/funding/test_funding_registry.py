@@ -11,7 +11,7 @@ from billpay.funding.base import WebhookHint
 from billpay.funding.paystack import collection
 from billpay.funding.paystack import refunder as paystack_refunder
 from billpay.funding.registry import build_funding_registry
-from billpay.funding.stellar import refunder as stellar_refunder
+from billpay.funding.stellar import source as stellar_source
 from billpay.payments.schemas import FundingMethod
 from billpay.sandbox.app import sandbox_settings
 
@@ -61,7 +61,7 @@ def test_the_worker_gets_the_jobs_of_the_offered_sources_in_order() -> None:
     assert build_funding_registry(everything()).periodic_jobs() == (
         collection.verify_awaiting,
         paystack_refunder.run_refunds,
-        stellar_refunder.run_refunds,
+        stellar_source.run_refunds,  # loads the refunder (and stellar-sdk) on its first beat
     )
 
 

@@ -8,7 +8,8 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from billpay.db.health import DatabaseUnreachable
-from billpay.errors import DatabaseUnavailable, error_response
+from billpay.errors import DatabaseUnavailable
+from billpay.errors.handlers import error_response
 
 log = structlog.get_logger(__name__)
 

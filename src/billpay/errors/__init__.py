@@ -2,6 +2,8 @@
 
 Services raise a named ``ApiError`` subclass (``UnknownPlan``, ``InsufficientBalance``, …);
 its family fixes the status. Nothing a client or a provider can cause becomes a 500.
+The app's handlers are in ``billpay.errors.handlers``, not here: services and the worker raise
+these errors without loading the web framework.
 """
 
 from __future__ import annotations
@@ -16,10 +18,6 @@ from billpay.errors.base import (
     Unauthorized,
     Unprocessable,
     error_body,
-)
-from billpay.errors.handlers import (
-    error_response,
-    install_error_handlers,
 )
 from billpay.errors.limits import (
     JSON_BODY_ERRORS,
@@ -187,9 +185,7 @@ __all__ = [
     "WebhookTooLarge",
     "add_error_responses",
     "error_body",
-    "error_response",
     "error_responses",
     "identifier_error",
-    "install_error_handlers",
     "webhook_rejection",
 ]

@@ -40,7 +40,6 @@ from billpay.reconciliation.schemas import (
     Side,
     SideReport,
 )
-from billpay.reconciliation.stellar_side import compare_with_stellar
 
 log = structlog.get_logger(__name__)
 
@@ -91,7 +90,7 @@ async def run_sides(
     reports = [ledger_side]
     others: list[tuple[Side, Callable[[], Awaitable[SideReport]]]] = [
         (Side.PROVIDERS, lambda: compare_with_providers(context, context.providers, context.plans)),
-        (Side.STELLAR, lambda: compare_with_stellar(context)),
+        (Side.STELLAR, lambda: _compare_with_stellar(context)),
     ]
     for side, compare in others:
         if side not in sides:
@@ -112,6 +111,14 @@ async def run_sides(
         sides=reports,
         adjustments=[_adjustment(a) for a in adjustments],
     )
+
+
+async def _compare_with_stellar(context: JobContext) -> SideReport:
+    # Imported here: the Stellar side loads stellar-sdk (half a second), which a process
+    # without Stellar work (the worker's start, the API) should not pay for.
+    from billpay.reconciliation.stellar_side import compare_with_stellar
+
+    return await compare_with_stellar(context)
 
 
 async def _ledger_side(context: JobContext) -> tuple[int, SideReport]:

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import re
 
-from stellar_sdk import TextMemo
-
 PAYMENT_MEMO_PREFIX = "BILL-"
 REFUND_MEMO_PREFIX = "REFUND-"
 SHORT_ID_MAX_LENGTH = 16
@@ -21,6 +19,8 @@ MEMO_TYPES = frozenset({"none", "text", "id", "hash", "return"})
 
 
 def _checked(memo: str) -> str:
+    from stellar_sdk import TextMemo  # here: importing the SDK costs every process ½ s
+
     TextMemo(memo)  # raises MemoInvalidException past 28 UTF-8 bytes
     return memo
 

@@ -17,9 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
-
-from stellar_sdk import Asset, StrKey
+from typing import TYPE_CHECKING, Any
 
 from billpay.funding.stellar.memo import normalize_memo_type
 from billpay.money import InexactAmountError, stellar_to_kobo
@@ -28,6 +26,11 @@ PAYMENT_TYPES = frozenset({"payment", "path_payment_strict_receive", "path_payme
 CREDIT_ASSET_TYPES = {"credit_alphanum4": range(1, 5), "credit_alphanum12": range(5, 13)}
 _AMOUNT = re.compile(r"\d+(\.\d{1,7})?")
 _ASSET_CODE = re.compile(r"[A-Za-z0-9]{1,12}")
+
+# stellar-sdk is imported where it is used: ``StellarAsset`` is part of every process's
+# configuration (``StellarConfig``), and the SDK takes half a second to load.
+if TYPE_CHECKING:
+    from stellar_sdk import Asset
 
 
 class UnparseableRecordError(ValueError):
@@ -51,6 +54,8 @@ class StellarAsset:
 
     def to_sdk_asset(self) -> Asset:
         """For paying the same asset back (a refund)."""
+        from stellar_sdk import Asset
+
         return Asset.native() if self.code is None else Asset(self.code, self.issuer)
 
 
@@ -106,6 +111,8 @@ def _text(record: Mapping[str, Any], key: str) -> str:
 
 
 def _account(record: Mapping[str, Any], key: str) -> str:
+    from stellar_sdk import StrKey
+
     value = _text(record, key)
     if not StrKey.is_valid_ed25519_public_key(value):
         raise UnparseableRecordError(f"{key!r} is not a Stellar account id: {value!r}")
