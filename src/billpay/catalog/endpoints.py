@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from billpay.catalog.schemas import BillerOut, CustomerOut, PlanOut, ValidateCustomer
+from billpay.catalog.schemas import (
+    BillerOut,
+    CustomerOut,
+    NetworkOut,
+    PlanOut,
+    ValidateCustomer,
+)
 from billpay.catalog.service import active_plans, plan_terms
 from billpay.config import Settings
+from billpay.customers.networks import NetworkDetection
 from billpay.deps import CurrentClient, State
 from billpay.errors import (
     API_KEY_ERRORS,
@@ -17,6 +25,7 @@ from billpay.errors import (
 )
 from billpay.models import BillerPlan
 from billpay.payments.attempts.calls import record as record_calls
+from billpay.payments.networks import ChosenPlan, checked_phone, choose_plan
 from billpay.providers.base import BillType
 from billpay.providers.calls import CallKind, collect_calls
 
@@ -88,7 +97,21 @@ async def validate_customer(
     body: ValidateCustomer, client: CurrentClient, state: State
 ) -> CustomerOut:
     async with state.unit_of_work() as session:
-        plan = await state.plans.active(session, body.plan)
+        chosen = await choose_plan(
+            session, state.plans, body.plan, body.customer_id, livemode=client.livemode
+        )
+        plans = await _network_plans(session, chosen)
+    network = _network_out(chosen.detection)
+    if chosen.plan is None:  # bare "data": the bundles are the answer
+        return CustomerOut(
+            plan=body.plan,
+            customer_id=checked_phone(body.customer_id),
+            customer_name=None,
+            valid=True,
+            network=network,
+            plans=[_plan_out(row, state.settings) for row in plans],
+        )
+    plan = chosen.plan
     with collect_calls(CallKind.VALIDATION) as made:
         try:
             customer_id, found = await state.payments_for(client.livemode).check_customer(
@@ -105,4 +128,26 @@ async def validate_customer(
         current_bouquet=found.current_bouquet if found else None,
         renewal_kobo=found.renewal_kobo if found else None,
         due_date=found.due_date if found else None,
+        network=network,
+        plans=[_plan_out(row, state.settings) for row in plans] if network else None,
+    )
+
+
+async def _network_plans(session: AsyncSession, chosen: ChosenPlan) -> list[BillerPlan]:
+    """The detected (or named) network's plans of the bill type asked about."""
+    if chosen.detection is None:
+        return []
+    return await active_plans(
+        session, bill_type=chosen.bill_type, biller=chosen.detection.network.value
+    )
+
+
+def _network_out(detection: NetworkDetection | None) -> NetworkOut | None:
+    if detection is None:
+        return None
+    return NetworkOut(
+        network=detection.network.value,
+        source=detection.source.value,
+        learned_from=detection.learned_from.value if detection.learned_from else None,
+        learned_at=detection.learned_at,
     )

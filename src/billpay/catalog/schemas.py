@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from pydantic import BaseModel, Field
 
@@ -39,8 +39,28 @@ class PlanOut(BaseModel):
 
 
 class ValidateCustomer(BaseModel):
-    plan: str
+    plan: str = Field(
+        description="A plan slug; for a phone also `airtime`, `data` (lists the bundles of "
+        "the number's network in `plans`) or `data-<bundle>` (e.g. `data-1gb-30d`): the "
+        "network is detected",
+        examples=["airtime", "data", "dstv-compact"],
+    )
     customer_id: str
+
+
+class NetworkOut(BaseModel):
+    """The mobile network a plan for this phone sells on, and why billpay thinks so."""
+
+    network: str = Field(description="mtn, airtel, glo or 9mobile (the network's biller slug)")
+    source: str = Field(
+        description="explicit: the plan named it; learned: billpay learned it for this number "
+        "(see learned_from); prefix: the number's prefix, only a hint (numbers port)"
+    )
+    learned_from: str | None = Field(
+        default=None,
+        description="provider_delivery, wrong_network_rejection or client_choice (learned only)",
+    )
+    learned_at: datetime | None = None
 
 
 class CustomerOut(BaseModel):
@@ -53,3 +73,11 @@ class CustomerOut(BaseModel):
     current_bouquet: str | None = None
     renewal_kobo: int | None = Field(default=None, description="What a renewal costs, in kobo.")
     due_date: date | None = Field(default=None, description="When the subscription runs out.")
+    network: NetworkOut | None = Field(
+        default=None, description="Airtime and data: the network the payment would go to."
+    )
+    plans: list[PlanOut] | None = Field(
+        default=None,
+        description="Airtime and data: the plans of that network for this bill type (for "
+        "`data`, its bundles).",
+    )

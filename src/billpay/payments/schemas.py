@@ -34,7 +34,18 @@ class CreatePayment(BaseModel):
             description="Your idempotency key: one payment per reference, ever.",
         ),
     ]
-    plan: Annotated[str, Field(min_length=1, max_length=150, examples=["mtn-airtime"])]
+    plan: Annotated[
+        str,
+        Field(
+            min_length=1,
+            max_length=150,
+            examples=["mtn-airtime", "airtime", "data-1gb-30d"],
+            description="A catalog plan slug. For airtime and data the network may be left "
+            "out: `airtime` or `data-<bundle>` goes to the network billpay detects for "
+            "`customer_id` (learned for the number, else its prefix); a plan that names its "
+            "network (`glo-airtime`) is sold as named.",
+        ),
+    ]
     biller: Annotated[
         str | None,
         Field(max_length=100, description="Optional: rejected if the plan is another biller's."),

@@ -16,6 +16,7 @@ from billpay.catalog.plans import PlanBook
 from billpay.clients.service import AuthenticatedClient
 from billpay.config import Settings
 from billpay.customers.identifiers import InvalidIdentifier, check_customer_for, normalize_phone
+from billpay.customers.networks import NetworkDetection
 from billpay.errors import (
     AmountMismatch,
     AmountOutOfRange,
@@ -29,12 +30,14 @@ from billpay.errors import (
     PlanBillerMismatch,
     ProviderUnavailable,
     RenewalUnavailable,
+    UnknownPlan,
     identifier_error,
 )
 from billpay.errors.api_keys import TestModeFunding
 from billpay.funding.base import FundingSource
 from billpay.funding.registry import FundingRegistry
 from billpay.models import Payment, PaymentAttempt, PaymentEvent, ProviderCallRecord
+from billpay.payments import networks
 from billpay.payments import repository as repo
 from billpay.payments.attempts import calls as calls_repo
 from billpay.payments.attempts import repository as attempts_repo
@@ -91,7 +94,7 @@ class PaymentService:
                 details={"field": "funding_method"},
             )
         source = self.funding.get(body.funding_method)
-        plan = await self.plans.active(session, body.plan)
+        plan, detection = await self._chosen_plan(session, client, body)
         if body.biller is not None and body.biller != plan.biller:
             raise PlanBillerMismatch(
                 f"plan: {plan.slug} belongs to biller {plan.biller!r}, not {body.biller!r}",
@@ -149,19 +152,42 @@ class PaymentService:
             return _replay(winner, fingerprint), False
         # Kept with the payment they vetted (a refused customer creates nothing to keep them on).
         await calls_repo.record(session, validations, payment_id=payment_id)
+        await networks.remember_client_choice(session, inserted, body.plan)
+        note = networks.detection_note(body.plan, detection)
         if source.funded_at_create:
-            await self._start_funded(session, source, inserted)
+            await self._start_funded(session, source, inserted, note)
             return inserted, True
         payment = await repo.get(session, payment_id)
         assert payment is not None
-        await self._open_funding(session, source, payment)
+        await self._open_funding(session, source, payment, note)
         return payment, True
 
+    async def _chosen_plan(
+        self, session: AsyncSession, client: AuthenticatedClient, body: CreatePayment
+    ) -> tuple[NormalizedPlan, NetworkDetection | None]:
+        """The plan to sell: a network-free ``airtime``/``data-…`` becomes the detected
+        network's plan (``payments.networks``); and that network's detection."""
+        chosen = await networks.choose_plan(
+            session, self.plans, body.plan, body.customer_id, livemode=client.livemode
+        )
+        if chosen.plan is None:
+            raise UnknownPlan(
+                "plan: 'data' alone names no bundle; send data-<bundle> (e.g. data-1gb-30d) "
+                "or a plan listed by POST /v1/customers/validate",
+                details={"field": "plan"},
+            )
+        return chosen.plan, chosen.detection
+
     async def _start_funded(
-        self, session: AsyncSession, source: FundingSource, payment: Payment
+        self, session: AsyncSession, source: FundingSource, payment: Payment, note: str
     ) -> None:
         await record_event(
-            session, payment.id, None, Status.PENDING, f"created; {source.method} reserved", "api"
+            session,
+            payment.id,
+            None,
+            Status.PENDING,
+            f"created; {source.method} reserved{note}",
+            "api",
         )
         await repo.wake_workers(session)
         # Last: what the source locks to hold the money (the merchant's balance row) stays
@@ -169,7 +195,7 @@ class PaymentService:
         await source.instructions(session, payment)
 
     async def _open_funding(
-        self, session: AsyncSession, source: FundingSource, payment: Payment
+        self, session: AsyncSession, source: FundingSource, payment: Payment, note: str
     ) -> None:
         opened = await source.instructions(session, payment)
         assert opened is not None  # a source that is not funded at create instructs the payer
@@ -183,7 +209,7 @@ class PaymentService:
             payment.id,
             None,
             Status.AWAITING_FUNDS,
-            f"created; awaiting {source.method} funds",
+            f"created; awaiting {source.method} funds{note}",
             "api",
         )
         await session.refresh(payment)  # the UPDATE above expired updated_at

@@ -60,3 +60,5 @@ class Transaction:
     # Requeries still to answer "pending" before delivering; None = pending until reversed/reset.
     pending_requeries_left: int | None = None
     vend: VendRecord | None = None
+    # A ported number's network (its failure says so); None for every other transaction.
+    ported_to: str | None = None

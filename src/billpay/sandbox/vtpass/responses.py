@@ -37,6 +37,9 @@ STATUS_ANSWERS: Final = {
     "failed": ("016", "TRANSACTION FAILED"),
     "reversed": ("040", "TRANSACTION REVERSAL"),
 }
+# VTpass's network serviceIDs, as a failure names them (sandbox wording: VTpass documents
+# ``016`` as a definite failure, not what its description says about a ported number).
+NETWORK_NAMES: Final = {"mtn": "MTN", "glo": "Glo", "airtel": "Airtel", "etisalat": "9mobile"}
 UNREADABLE_PAGE: Final = (
     "<html><head><title>502 Bad Gateway</title></head>"
     "<body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx</center></body></html>"
@@ -59,6 +62,8 @@ def error(code: str) -> dict[str, Any]:
 def transaction(tx: Transaction) -> dict[str, Any]:
     """The current purchase/requery shape (the 2025 example in providers.md §1.5)."""
     code, description = STATUS_ANSWERS[tx.status]
+    if tx.status == "failed" and tx.ported_to is not None:
+        description += f": {tx.customer} is ported to {NETWORK_NAMES[tx.ported_to]}"
     amount = wire_naira(tx.amount_kobo)
     return {
         "code": code,

@@ -14,7 +14,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import ROUND_DOWN, Decimal
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -53,6 +53,11 @@ class SandboxOptions(BaseModel):
     request_id_tolerance_minutes: int = Field(default=5, ge=0)
     # Where transaction-update callbacks are POSTed; None = no callbacks.
     callback_url: str | None = None
+    # Ported numbers: phone → the network it is on now (``mtn``, ``glo``, ``airtel``,
+    # ``etisalat``). Airtime or data for it on another network fails (016), saying where it is.
+    ported_numbers: dict[str, Literal["mtn", "glo", "airtel", "etisalat"]] = Field(
+        default_factory=dict
+    )
 
 
 @dataclass(frozen=True)
@@ -97,7 +102,7 @@ class VTpassSandboxState:
         seed: int | None = None,
     ) -> None:
         self._initial_options = options or SandboxOptions()
-        self.options = self._initial_options.model_copy()
+        self.options = self._initial_options.model_copy(deep=True)
         self._lock = threading.Lock()
         self._rng = random.Random(seed)
         self._sequence = itertools.count(1)
@@ -131,7 +136,7 @@ class VTpassSandboxState:
     def reset(self) -> None:
         """Forget every transaction, vend, callback and fault; restore the initial options."""
         with self._lock:
-            self.options = self._initial_options.model_copy()
+            self.options = self._initial_options.model_copy(deep=True)
             self._faults = Faults()
             self._transactions.clear()
             self._vends.clear()
@@ -277,9 +282,17 @@ class VTpassSandboxState:
             valid = meter_is_valid(purchase.customer, purchase.meter_type)
         elif kind is Kind.TV:
             valid = smartcard_is_valid(purchase.customer)
+        elif self._ported_away(purchase) is not None:
+            return Behaviour.FAIL
         else:
             return phone_behaviour(purchase.customer, strict=self.options.strict_magic_numbers)
         return Behaviour.DELIVER if valid else Behaviour.FAIL
+
+    def _ported_away(self, purchase: Purchase) -> str | None:
+        """The network a ported number is on, when the purchase is for another network's."""
+        now_on = self.options.ported_numbers.get(purchase.customer)
+        sold_on = purchase.service.service_id.split("-")[0]  # "mtn", "etisalat-data" → …
+        return now_on if now_on is not None and now_on != sold_on else None
 
     def _refusal(self, purchase: Purchase) -> str | None:
         """The checks against what the sandbox already holds (call with the lock held)."""
@@ -313,6 +326,7 @@ class VTpassSandboxState:
             transaction_id=self._transaction_id(),
             subscription_type=purchase.subscription_type,
             created_at=now,
+            ported_to=self._ported_away(purchase),
         )
         self._transactions[tx.request_id] = tx
         return tx
