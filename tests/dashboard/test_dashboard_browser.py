@@ -3,6 +3,8 @@ the API served over HTTP on loopback (its own AppState on the server's thread an
 
 from __future__ import annotations
 
+import os
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -186,3 +188,111 @@ async def test_an_operator_works_the_dashboard_in_a_real_browser(
 
     final = await wait_for_status(api, review["id"], {"paid"})
     assert final["events"][-1]["actor"] == "operator:ada"
+
+
+# --- layout: every page at a phone's width and a wide desktop's ------------------------------
+
+VIEWPORTS = {"phone": 390, "desktop": 1400}
+
+# What overflows, measured in the page: the page wider than the viewport; a card, tile or chart
+# whose content is wider than itself or that pokes out of the viewport; a table or chart wider
+# than its card (a table may scroll inside its .table-wrap on a phone, never on a desktop).
+OVERFLOWS = """(scrollingAllowed) => {
+  const found = [];
+  const describe = (el) => {
+    const classes = el.getAttribute("class");
+    return el.tagName.toLowerCase() + (classes ? "." + classes.trim().split(/\\s+/).join(".") : "")
+      + (el.id ? "#" + el.id : "");
+  };
+  const page = document.documentElement;
+  if (page.scrollWidth > window.innerWidth) {
+    found.push(`page is ${page.scrollWidth}px wide in a ${window.innerWidth}px viewport`);
+  }
+  for (const box of document.querySelectorAll(".card, .tile, .chart")) {
+    const edge = box.getBoundingClientRect();
+    if (box.scrollWidth > box.clientWidth + 1) {
+      found.push(`${describe(box)}: content ${box.scrollWidth}px in ${box.clientWidth}px`);
+    }
+    if (edge.left < -0.5 || edge.right > window.innerWidth + 0.5) {
+      found.push(`${describe(box)}: spans ${edge.left}..${edge.right}px`);
+    }
+  }
+  for (const wide of document.querySelectorAll("table, svg.chart-svg")) {
+    const card = wide.closest(".card");
+    const wrap = wide.closest(".table-wrap");
+    if (card === null) { found.push(`${describe(wide)} outside any card`); continue; }
+    const inner = card.getBoundingClientRect();
+    const edge = (wrap || wide).getBoundingClientRect();
+    if (edge.width > 0 && edge.right > inner.right + 0.5) {
+      found.push(`${describe(wide)} ends at ${edge.right}px, its card at ${inner.right}px`);
+    }
+    if (wrap && !scrollingAllowed && wrap.scrollWidth > wrap.clientWidth + 1) {
+      found.push(`${describe(wide)} needs ${wrap.scrollWidth}px in ${wrap.clientWidth}px`);
+    }
+  }
+  return found;
+}"""
+
+
+@pytest.fixture
+def artifacts(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
+    """Where the screenshots go: ``$BILLPAY_TEST_ARTIFACTS/<test>`` when set (CI keeps that
+    folder), else the test's tmp folder; the test prints which."""
+    root = os.environ.get("BILLPAY_TEST_ARTIFACTS")
+    folder = Path(root) / request.node.name if root else tmp_path
+    folder.mkdir(parents=True, exist_ok=True)
+    print(f"screenshots: {folder}")  # shown with -rP, and on a failure
+    return folder
+
+
+async def overflows(page: Page, *, scrolling_allowed: bool) -> list[str]:
+    found = await page.evaluate(OVERFLOWS, scrolling_allowed)
+    assert isinstance(found, list)
+    return [str(problem) for problem in found]
+
+
+async def test_every_page_fits_a_phone_and_a_wide_screen(
+    api: httpx.AsyncClient, worker: Worker, dashboard_url: str, artifacts: Path
+) -> None:
+    power = await pay(api, electricity())
+    # Clients' references can be long and unbroken (up to 100 characters): they must wrap.
+    await pay(
+        api, airtime("08011111111", request_reference=f"shop.ng:order-{uuid.uuid4().hex * 2}")
+    )
+    problems: dict[str, list[str]] = {}
+
+    async with chromium() as browser:
+        for device, width in VIEWPORTS.items():
+            context = await browser.new_context(
+                base_url=dashboard_url, viewport={"width": width, "height": 900}
+            )
+            page = await context.new_page()
+            await page.goto("/dashboard/login")
+            problems[f"login at {width}px"] = await overflows(page, scrolling_allowed=False)
+            await log_in(page)
+            pages = {"payment": f"/dashboard/payments/{power['id']}"}
+            for link in await page.locator("nav.nav a").all():
+                name = str(await link.text_content()).strip().lower()
+                pages[name] = str(await link.get_attribute("href"))
+                edge = await link.bounding_box()  # the nav stays on screen, wrapped if need be
+                assert edge is not None and edge["x"] + edge["width"] <= width, name
+            for name, path in pages.items():
+                await page.goto(path)
+                problems[f"{name} at {width}px"] = await overflows(
+                    page, scrolling_allowed=device == "phone"
+                )
+                await screenshot(page, artifacts / f"{name}-{width}.png")
+            await page.goto("/dashboard/charts")
+            charts = page.locator("svg.chart-svg")
+            assert await charts.count() == 6
+            for chart in await charts.all():
+                edge = await chart.bounding_box()
+                assert edge is not None and edge["width"] > width / 3  # drawn, not squashed
+            await page.locator("details.chart-data summary").first.click()  # its data table
+            problems[f"charts' data at {width}px"] = await overflows(
+                page, scrolling_allowed=device == "phone"
+            )
+            await screenshot(page, artifacts / f"charts-data-{width}.png")
+            await context.close()
+
+    assert {where: found for where, found in problems.items() if found} == {}

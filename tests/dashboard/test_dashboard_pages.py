@@ -18,7 +18,7 @@ from billpay.state import AppState
 from billpay.worker.runner import Worker
 from flows import airtime, electricity, pay
 
-PAGES = ["", "/payments", "/providers", "/stuck", "/reconcile"]
+PAGES = ["", "/payments", "/charts", "/providers", "/stuck", "/reconcile"]
 
 
 @pytest.fixture

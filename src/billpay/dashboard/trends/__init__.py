@@ -1,0 +1,1 @@
+"""The dashboard's Charts page: volume, success rate and latency over time."""
