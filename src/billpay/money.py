@@ -72,6 +72,12 @@ def stellar_floor_kobo(amount: str) -> int:
     return int(value.to_integral_value(rounding=ROUND_DOWN))
 
 
+def naira_floor_kobo(naira: Decimal | int | str) -> int:
+    """The whole kobo in a provider's reported balance (a float check must not overstate it)."""
+    value = _to_decimal(naira) * KOBO_PER_NAIRA
+    return int(value.to_integral_value(rounding=ROUND_DOWN))
+
+
 def format_naira(kobo: int) -> str:
     """``503000`` → ``"₦5,030"``; ``50050`` → ``"₦500.50"``. For people, never for wires."""
     naira = kobo_to_naira(kobo)

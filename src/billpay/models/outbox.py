@@ -23,6 +23,10 @@ class OutboxMessage(Base):
     __table_args__ = (
         CheckConstraint("channel IN ('webhook', 'email', 'sms')", name="channel_known"),
         CheckConstraint("status IN ('pending', 'delivered', 'failed')", name="status_known"),
+        CheckConstraint(
+            "(payment_id IS NOT NULL AND client_id IS NOT NULL) OR alert_id IS NOT NULL",
+            name="addressed",
+        ),
         # The dispatchers' queue: only pending rows, by when they are due.
         Index(
             "ix_outbox_messages_due",
@@ -42,9 +46,16 @@ class OutboxMessage(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     channel: Mapped[str] = mapped_column(String(10))
-    payment_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("payments.id"), index=True)
-    client_id: Mapped[uuid.UUID] = mapped_column(Uuid)
-    event_id: Mapped[int]  # payment_events.id of the change
+    # A payment's messages name the payment and its client; an operator alert's name the
+    # alert incident instead (issue #13).
+    payment_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("payments.id"), index=True
+    )
+    client_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    alert_id: Mapped[int | None] = mapped_column(
+        ForeignKey("alert_incidents.id", ondelete="CASCADE"), index=True
+    )
+    event_id: Mapped[int]  # payment_events.id of the change, or the alert incident's id
     event_type: Mapped[str] = mapped_column(String(40))
     destination: Mapped[str] = mapped_column(String(2000))  # URL, email address or phone
     body: Mapped[dict[str, Any]]

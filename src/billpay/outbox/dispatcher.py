@@ -27,6 +27,7 @@ from billpay.notifications import (
     NotificationSettings,
     PaymentNotice,
     PermanentNotificationError,
+    RenderedEmail,
     RetryableNotificationError,
     SmsSender,
     render_email,
@@ -72,6 +73,14 @@ def notice_from_body(body: Mapping[str, Any]) -> PaymentNotice:
             "bill_type": BillType(body["bill_type"]),
         }
     )
+
+
+def _email_of(message: ClaimedMessage) -> RenderedEmail:
+    """A payer notice is rendered from its payment's facts; an alert's email was rendered
+    when the alert was raised, and is stored whole."""
+    if message.alert_id is not None:
+        return RenderedEmail(**message.body)
+    return render_email(notice_from_body(message.body))
 
 
 async def _notification_result(send: Awaitable[object]) -> TryResult:
@@ -128,6 +137,8 @@ class Dispatcher:
         self.http = httpx.AsyncClient(
             transport=transport, timeout=WEBHOOK_TIMEOUT_SECONDS, follow_redirects=False
         )
+        secret = self.settings.alert_webhook_secret
+        self._alert_secrets: tuple[str, ...] = (secret.get_secret_value(),) if secret else ()
         self._wake = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -192,9 +203,14 @@ class Dispatcher:
         self._wake.clear()
 
     async def _deliver(self, message: ClaimedMessage) -> None:
+        about = (
+            {"alert_id": message.alert_id}
+            if message.alert_id is not None
+            else {"payment_id": str(message.payment_id)}
+        )
         bound = log.bind(
             message_id=message.id,
-            payment_id=str(message.payment_id),
+            **about,
             channel=message.channel,
             event_type=message.event_type,
             attempt=message.attempt,
@@ -229,7 +245,7 @@ class Dispatcher:
             case Channel.EMAIL:
                 if self.email is None:
                     return _EMAIL_OFF
-                email = render_email(notice_from_body(message.body))
+                email = _email_of(message)
                 return await _notification_result(
                     self.email.send(message.destination, email, message.idempotency_key)
                 )
@@ -243,13 +259,20 @@ class Dispatcher:
         raise ValueError(f"unknown outbox channel {message.channel!r}")
 
     async def _send_webhook(self, message: ClaimedMessage) -> TryResult:
-        if not message.signing_secrets:
-            return TryResult(delivered=False, error="the client has no webhook secret", final=True)
+        # An operator alert is signed with the operators' secret, a payment's event with its
+        # client's current (and, while rotating, previous) secret.
+        secrets: tuple[str, ...]
+        if message.alert_id is not None:
+            secrets, missing = self._alert_secrets, "BILLPAY_ALERT_WEBHOOK_SECRET is not set"
+        else:
+            secrets, missing = message.signing_secrets, "the client has no webhook secret"
+        if not secrets:
+            return TryResult(delivered=False, error=missing, final=True)
         body = encode_body(message.body)
         headers = {
             "Content-Type": "application/json",
             "User-Agent": USER_AGENT,
-            SIGNATURE_HEADER: signature_header(body, message.signing_secrets, int(time.time())),
+            SIGNATURE_HEADER: signature_header(body, secrets, int(time.time())),
         }
         try:
             response = await self.http.post(message.destination, content=body, headers=headers)

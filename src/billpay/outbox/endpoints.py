@@ -32,6 +32,7 @@ router = APIRouter(tags=["webhooks"])
 
 
 def to_out(message: OutboxMessage, attempts: list[OutboxAttempt]) -> WebhookDeliveryOut:
+    assert message.payment_id is not None  # a client's messages are about its payments
     return WebhookDeliveryOut(
         id=message.id,
         event_id=f"evt_{message.event_id}",

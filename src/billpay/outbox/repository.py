@@ -178,6 +178,39 @@ async def insert_for_event(
     await (await raw.connection(session)).execute(statement.sql, *statement.args(params))
 
 
+async def insert_for_alert(
+    session: AsyncSession,
+    alert_id: int,
+    event_type: str,
+    messages: Sequence[tuple[str, str, dict[str, Any], str]],
+) -> None:
+    """Queue an operator alert's messages, each ``(channel, destination, body, key)``; a key
+    already queued is skipped (the incident is told once per change). Wakes the dispatchers
+    when the transaction commits."""
+    if not messages:
+        return
+    await session.execute(
+        pg_insert(OutboxMessage)
+        .values(
+            [
+                {
+                    "channel": channel,
+                    "alert_id": alert_id,
+                    "event_id": alert_id,
+                    "event_type": event_type,
+                    "destination": destination,
+                    "body": body,
+                    "idempotency_key": key,
+                    "next_attempt_at": func.now(),
+                }
+                for channel, destination, body, key in messages
+            ]
+        )
+        .on_conflict_do_nothing(index_elements=["idempotency_key"])
+    )
+    await wake_dispatchers(session)
+
+
 @dataclass(frozen=True)
 class ClaimedMessage:
     """A message a dispatcher holds until ``claim_id`` is released by recording a result."""
@@ -185,7 +218,8 @@ class ClaimedMessage:
     id: int
     claim_id: uuid.UUID
     channel: str
-    payment_id: uuid.UUID
+    payment_id: uuid.UUID | None  # None for an operator alert's message
+    alert_id: int | None
     event_type: str
     destination: str
     body: dict[str, Any]
@@ -193,10 +227,11 @@ class ClaimedMessage:
     attempt: int  # this try's number in the current delivery round, from 1
     first_attempt_at: datetime
     signing_secrets: tuple[str, ...]  # the client's current then previous webhook secret
+    # (none for an alert: the dispatcher signs those with the operators' alert secret)
 
 
-# A message is claimable when due and when no earlier message of its payment on its channel
-# is still pending: a payment's events reach each destination in order.
+# A message is claimable when due and when no earlier message of its payment (or of its alert
+# incident) on its channel is still pending: events reach each destination in order.
 _CLAIM = text(
     """
     UPDATE outbox_messages AS m
@@ -212,14 +247,22 @@ _CLAIM = text(
               WHERE earlier.payment_id = o.payment_id AND earlier.channel = o.channel
                 AND earlier.status = 'pending' AND earlier.id < o.id
           )
+          AND NOT EXISTS (
+              SELECT 1 FROM outbox_messages AS earlier
+              WHERE earlier.alert_id = o.alert_id AND earlier.channel = o.channel
+                AND earlier.status = 'pending' AND earlier.id < o.id
+          )
         ORDER BY o.next_attempt_at
         LIMIT :limit
         FOR UPDATE OF o SKIP LOCKED
-    ) AS due, clients AS c
-    WHERE m.id = due.id AND c.id = m.client_id
-    RETURNING m.id, m.channel, m.payment_id, m.event_type, m.destination, m.body,
+    ) AS due
+    WHERE m.id = due.id
+    RETURNING m.id, m.channel, m.payment_id, m.alert_id, m.event_type, m.destination, m.body,
               m.idempotency_key, m.attempts, m.first_attempt_at,
-              c.webhook_secret, c.webhook_secret_previous
+              (SELECT c.webhook_secret FROM clients AS c WHERE c.id = m.client_id)
+                  AS webhook_secret,
+              (SELECT c.webhook_secret_previous FROM clients AS c WHERE c.id = m.client_id)
+                  AS webhook_secret_previous
     """
 )
 
@@ -231,6 +274,11 @@ _SECONDS_UNTIL_NEXT_DUE = text(
       AND NOT EXISTS (
           SELECT 1 FROM outbox_messages AS earlier
           WHERE earlier.payment_id = o.payment_id AND earlier.channel = o.channel
+            AND earlier.status = 'pending' AND earlier.id < o.id
+      )
+      AND NOT EXISTS (
+          SELECT 1 FROM outbox_messages AS earlier
+          WHERE earlier.alert_id = o.alert_id AND earlier.channel = o.channel
             AND earlier.status = 'pending' AND earlier.id < o.id
       )
     """
@@ -250,6 +298,7 @@ async def claim_due(
             claim_id=claim_id,
             channel=row.channel,
             payment_id=row.payment_id,
+            alert_id=row.alert_id,
             event_type=row.event_type,
             destination=row.destination,
             body=row.body,

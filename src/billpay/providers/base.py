@@ -190,6 +190,18 @@ class BillProvider(Protocol):
     async def aclose(self) -> None: ...
 
 
+@runtime_checkable
+class ReportsBalance(Protocol):
+    """A provider that documents a call for the float billpay holds with it (VTpass
+    ``GET balance``, Flutterwave ``GET /v3/balances/NGN``; Interswitch documents none)."""
+
+    name: ProviderName
+
+    async def balance_kobo(self) -> int:
+        """The float in kobo (sub-kobo remainders dropped); ``ProviderError`` when unreadable."""
+        ...
+
+
 @dataclass(frozen=True)
 class ProviderRegistration:
     """What the registry needs from a provider's folder: its name, and how to build it.

@@ -18,6 +18,7 @@ from typing import Any
 
 import structlog
 
+from billpay.alerts.jobs import PeriodicAlerts
 from billpay.catalog.service import sync as sync_catalog
 from billpay.db.listen import Listener
 from billpay.inbox.jobs import process_inbox
@@ -49,6 +50,7 @@ class Worker:
         self._tasks: set[asyncio.Task[None]] = set()
         self._catalog_synced_at = time.monotonic()
         self._reconcile = PeriodicReconciliation()
+        self._alerts = PeriodicAlerts()
 
     def wake(self, *_: Any) -> None:
         self._wake.set()
@@ -139,6 +141,7 @@ class Worker:
                 *self.state.funding.periodic_jobs(),
                 self._resync_catalog_when_due,
                 self._reconcile,
+                self._evaluate_alerts,
             ]
             for state_job in state_jobs:
                 try:
@@ -146,6 +149,10 @@ class Worker:
                 except Exception:
                     log.exception("periodic_job_failed", job=state_job.__name__)
             await _first_of(stop, self._jobs_wake, self.settings.periodic_interval_seconds)
+
+    async def _evaluate_alerts(self, state: AppState) -> int:
+        """Operator alerts, raised once per incident and resolved when it clears."""
+        return await self._alerts(state)
 
     async def _resync_catalog_when_due(self, state: AppState) -> int:
         """Providers change their catalogs; plans are pulled again every so often."""

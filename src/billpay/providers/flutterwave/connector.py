@@ -31,6 +31,7 @@ from billpay.providers.flutterwave import transformers as tf
 from billpay.providers.flutterwave.webhooks import FlutterwaveWebhooks
 from billpay.providers.flutterwave.wire import (
     COUNTRY,
+    CURRENCY,
     BillCategory,
     Biller,
     BillItem,
@@ -164,6 +165,12 @@ class FlutterwaveConnector:
         result = tf.lookup_result(answer, evidence, request.reference)
         _log_vend("flutterwave.requery", request, result)
         return result
+
+    # --- float ---------------------------------------------------------------------------------
+
+    async def balance_kobo(self) -> int:
+        """The naira wallet bills are paid from (``GET /v3/balances/NGN``)."""
+        return tf.balance_kobo(await self._call("GET", f"/v3/balances/{CURRENCY}"))
 
     # --- webhooks / lifecycle ------------------------------------------------------------------
 

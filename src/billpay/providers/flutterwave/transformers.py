@@ -25,7 +25,12 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from billpay.money import InexactAmountError, kobo_to_naira_number, naira_to_kobo
+from billpay.money import (
+    InexactAmountError,
+    kobo_to_naira_number,
+    naira_floor_kobo,
+    naira_to_kobo,
+)
 from billpay.providers.base import (
     BillType,
     CustomerValidation,
@@ -42,6 +47,7 @@ from billpay.providers.flutterwave.wire import (
     COUNTRY,
     ERROR,
     SUCCESS,
+    Balance,
     BillCategory,
     Biller,
     BillItem,
@@ -114,6 +120,14 @@ def listed(answer: HttpAnswer, what: str) -> list[Mapping[str, Any]]:
 def parsed(model: type[ModelT], entries: Sequence[Mapping[str, Any]]) -> list[ModelT]:
     """Entries that fit ``model``; a malformed entry is left out rather than sinking the list."""
     return [item for item in (_fit(model, entry) for entry in entries) if item is not None]
+
+
+def balance_kobo(answer: HttpAnswer) -> int:
+    """The naira wallet's available balance; anything else is an unreadable balance."""
+    reply = _reply(answer, Balance)
+    if reply is None or not answer.is_ok or reply.status != SUCCESS or reply.data is None:
+        raise ProviderError(f"Flutterwave balance: {_status_text(answer, _envelope(answer))}")
+    return naira_floor_kobo(reply.data.available_balance)
 
 
 def bill_type_for_category(category: BillCategory) -> BillType | None:

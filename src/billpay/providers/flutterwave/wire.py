@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict
 
 COUNTRY = "NG"
+CURRENCY = "NGN"
 SUCCESS = "success"
 ERROR = "error"
 
@@ -53,6 +54,15 @@ class Envelope(_Wire):
     status: str | None = None
     message: Message = ""
     data: Any = None
+
+
+class Balance(_Wire):
+    """``GET /v3/balances/{currency}`` → ``data`` (Flutterwave's v3 balances API; not in
+    providers.md, from the v3 SDK's documentation): ``available_balance`` is what can be
+    spent now, ``ledger_balance`` includes what is not yet settled."""
+
+    currency: str
+    available_balance: Naira
 
 
 class BillCategory(_Wire):

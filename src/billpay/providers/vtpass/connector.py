@@ -163,6 +163,15 @@ class VTpassConnector:
             raise ProviderError(f"VTpass {path}: HTTP {exchange.answer.status}, no JSON object")
         return body
 
+    # --- float -------------------------------------------------------------------------------
+
+    async def balance_kobo(self) -> int:
+        """The VTpass wallet the purchases are paid from (``GET balance``)."""
+        exchange = await self._http.send("GET", self._url("balance"), headers=self._get_headers)
+        if exchange.answer is None:
+            raise ProviderError(f"VTpass balance: {exchange.problem}") from exchange.error
+        return transformers.balance_kobo(exchange.answer.status, exchange.answer.json_object)
+
     # --- webhooks and lifecycle --------------------------------------------------------------
 
     def parse_webhook(

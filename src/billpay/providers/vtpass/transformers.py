@@ -19,7 +19,12 @@ from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 
-from billpay.money import InexactAmountError, kobo_to_naira_number, naira_to_kobo
+from billpay.money import (
+    InexactAmountError,
+    kobo_to_naira_number,
+    naira_floor_kobo,
+    naira_to_kobo,
+)
 from billpay.providers.base import (
     BillType,
     CustomerValidation,
@@ -297,6 +302,21 @@ VERIFIED_CODES: Final = frozenset({"000", "020"})
 # "invalid arguments" and "product does not exist": this customer cannot be paid as asked.
 # Everything else (credentials, biller unreachable, 5xx, undocumented codes) is an outage.
 CUSTOMER_REJECTED_CODES: Final = frozenset({"011", "012"})
+
+
+def balance_kobo(http_status: int | None, body: Any) -> int:
+    """The wallet balance of a ``GET balance`` answer; ``ProviderError`` when it holds none.
+
+    The shape is UNCONFIRMED (providers.md §1.3): only a readable ``content.balance`` counts,
+    whatever the ``code`` says."""
+    try:
+        response = wire.BalanceResponse.model_validate(body)
+    except ValidationError:
+        response = None
+    balance = response.content.balance if response and response.content else None
+    if http_status != 200 or balance is None:
+        raise ProviderError(f"VTpass balance: HTTP {http_status}, no balance in the answer")
+    return naira_floor_kobo(balance)
 
 
 def classify_verification(http_status: int | None, body: Any) -> CustomerValidation:

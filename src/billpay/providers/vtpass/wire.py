@@ -219,6 +219,21 @@ class VariationsResponse(CatalogResponse):
     )
 
 
+# --- balance -----------------------------------------------------------------------------------
+
+
+class BalanceContent(WireModel):
+    balance: Naira = None
+
+
+class BalanceResponse(WireModel):
+    """``GET balance`` (providers.md §1.3, shape UNCONFIRMED): ``content.balance`` in naira,
+    under ``content`` or ``contents``, with ``code`` seen as ``"000"`` and as ``1``."""
+
+    code: Text = None
+    content: Annotated[BalanceContent | None, BeforeValidator(_mapping_or_none)] = _content_field()
+
+
 # --- webhooks ----------------------------------------------------------------------------------
 
 

@@ -121,6 +121,7 @@ class _Sandbox:
             ("/billers/{biller_code}/items/{item_code}/payment", self.create, "POST"),
             ("/bills", self.create_legacy, "POST"),
             ("/bills/{reference}", self.lookup, "GET"),
+            ("/balances/{currency}", self.balance, "GET"),
         ]
         admin: list[tuple[str, Handler, str]] = [
             ("/vends", self.list_vends, "GET"),
@@ -276,6 +277,19 @@ class _Sandbox:
         if not final:
             return _json(200, _envelope("pending", "Bill payment is processing", _vend_json(vend)))
         return _json(200, _envelope(SUCCESS, "Bill payment successful", _vend_json(vend)), notify)
+
+    # --- wallet --------------------------------------------------------------------------------
+
+    async def balance(self, request: Request) -> Response:
+        """``GET /v3/balances/{currency}``: the sandbox holds a naira wallet only."""
+        if refused := await self._before(request, Operation.ANY):
+            return refused
+        currency = request.path_params["currency"].upper()
+        if currency != "NGN":
+            return _error(400, f"No wallet found for {currency}")
+        available = naira_number(self.state.balance_kobo)
+        data = {"currency": "NGN", "available_balance": available, "ledger_balance": available}
+        return _ok("Wallet balance fetched", data)
 
     # --- status lookup -------------------------------------------------------------------------
 

@@ -293,9 +293,14 @@ class WebhookDelivery:
     error: str | None
 
 
+DEFAULT_BALANCE_KOBO = 100_000_000 * 100  # ₦100M in the sandbox's naira wallet
+
+
 @dataclass
 class FlutterwaveSandboxState:
     webhook_url: str | None = None  # the dashboard's webhook URL; None: no webhooks are sent
+    # The naira wallet's available balance, as ``GET /v3/balances/NGN`` reports it.
+    balance_kobo: int = DEFAULT_BALANCE_KOBO
     _vends: dict[str, Vend] = field(default_factory=dict, init=False, repr=False)
     _by_flutterwave_ref: dict[str, Vend] = field(default_factory=dict, init=False, repr=False)
     _faults: list[Fault] = field(default_factory=list, init=False, repr=False)
@@ -446,8 +451,10 @@ class FlutterwaveSandboxState:
             return list(self._deliveries)
 
     def reset(self) -> None:
-        """Forget vends, faults and webhook deliveries (the webhook URL stays)."""
+        """Forget vends, faults and webhook deliveries, refill the wallet (the webhook URL
+        stays)."""
         with self._lock:
+            self.balance_kobo = DEFAULT_BALANCE_KOBO
             self._vends.clear()
             self._by_flutterwave_ref.clear()
             self._faults.clear()
