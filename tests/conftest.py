@@ -49,6 +49,9 @@ TRANSIENT_TABLES = (
     "operators",
     "operator_sessions",
     "operator_signin_failures",
+    "provider_breakers",
+    "provider_switches",
+    "learned_networks",
 )
 
 
@@ -140,6 +143,8 @@ def make_settings(sandbox_url: str, database_url: str, **overrides: Any) -> Sett
         # would: the wait is generous so that it slows a test down instead of failing it.
         "db_pool_size": 10,
         "db_pool_timeout_seconds": 120.0,
+        # Alert rules call the simulators' balance endpoints: only the alert tests turn them on.
+        "alert_interval_seconds": 0.0,
     }
     values.update(overrides)
     # A test leaves a provider out by blanking one of its settings: blank the rest with it,

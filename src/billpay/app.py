@@ -12,15 +12,19 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from billpay.alerts.endpoints import router as alerts_router
 from billpay.api import check_request, document_shared_errors, install_limits
 from billpay.api.docs import install_offline_docs
 from billpay.balance.endpoints import router as balance_router
 from billpay.catalog.endpoints import router as catalog_router
 from billpay.clients.endpoints import router as api_keys_router
+from billpay.dashboard.alerts import router as dashboard_alerts_router
 from billpay.dashboard.endpoints import router as dashboard_router
 from billpay.dashboard.reconciliation import router as dashboard_books_router
+from billpay.dashboard.trends.endpoints import router as dashboard_charts_router
 from billpay.db.health import ready
-from billpay.errors import DatabaseUnavailable, error_response, install_error_handlers
+from billpay.errors import DatabaseUnavailable
+from billpay.errors.handlers import error_response, install_error_handlers
 from billpay.inbox.endpoints import router as inbound_webhooks_router
 from billpay.ops.auth import require_metrics_reader, require_operator
 from billpay.ops.endpoints import router as ops_router
@@ -28,6 +32,7 @@ from billpay.ops.settings import get_ops_settings
 from billpay.outbox.endpoints import router as outbox_router
 from billpay.payments.endpoints import router as payments_router
 from billpay.reconciliation.endpoints import router as reconciliation_router
+from billpay.routing import metrics as provider_metrics
 from billpay.state import AppState
 
 log = structlog.get_logger(__name__)
@@ -102,8 +107,11 @@ def create_app(state: AppState, *, close_state: bool = False) -> FastAPI:
     app.include_router(outbox_router)
     app.include_router(ops_router)
     app.include_router(reconciliation_router, dependencies=[Depends(require_operator)])
+    app.include_router(alerts_router, dependencies=[Depends(require_operator)])
     app.include_router(dashboard_router)
     app.include_router(dashboard_books_router)
+    app.include_router(dashboard_alerts_router)
+    app.include_router(dashboard_charts_router)
 
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> dict[str, str]:
@@ -124,6 +132,8 @@ def create_app(state: AppState, *, close_state: bool = False) -> FastAPI:
         dependencies=[Depends(require_metrics_reader)],  # BILLPAY_METRICS_TOKEN or an operator's
     )
     async def metrics() -> Response:
+        async with state.unit_of_work() as session:
+            await provider_metrics.refresh(session, state.routes.routing.window)
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     document_shared_errors(app)

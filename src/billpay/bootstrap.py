@@ -5,10 +5,11 @@ Every process (API, worker, watcher, CLI command, test) gets its ``AppState`` fr
 
 from __future__ import annotations
 
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 from billpay.catalog.plans import PlanBook
-from billpay.config import Settings, check_provider_settings
+from billpay.config import ConfigurationError, Settings, check_provider_settings
 from billpay.db.engine import make_engine, make_sessionmaker
 from billpay.funding.registry import FundingRegistry, build_funding_registry
 from billpay.payments.service import PaymentService
@@ -16,7 +17,7 @@ from billpay.providers.base import BillProvider, ProviderName
 from billpay.providers.registry import build_providers
 from billpay.redact import is_secret_key, remember_secrets
 from billpay.routing.breaker import BreakerPolicy
-from billpay.routing.routes import Routes
+from billpay.routing.routes import Routes, RoutingPolicy
 from billpay.state import AppState, SandboxedMode
 
 
@@ -48,7 +49,10 @@ def build_state(settings: Settings, database_url: str) -> AppState:
         funding=funding,
         payments=PaymentService(settings, providers, plans, funding),
         routes=Routes(
-            providers, _breaker_policy(settings), allow_loss_routes=settings.allow_loss_routes
+            providers,
+            _breaker_policy(settings),
+            allow_loss_routes=settings.allow_loss_routes,
+            routing=_routing_policy(settings),
         ),
         test_mode=_test_mode(settings, plans, funding),
     )
@@ -67,9 +71,8 @@ def _test_mode(settings: Settings, plans: PlanBook, funding: FundingRegistry) ->
         providers = build_providers(simulated)
     return SandboxedMode(
         providers=providers,
-        routes=Routes(
-            providers, _breaker_policy(settings), allow_loss_routes=settings.allow_loss_routes
-        ),
+        # The simulators' health is not the live providers': breakers and ranking stay off.
+        routes=Routes(providers, allow_loss_routes=settings.allow_loss_routes, shared=False),
         payments=PaymentService(settings, providers, plans, funding),
     )
 
@@ -79,4 +82,21 @@ def _breaker_policy(settings: Settings) -> BreakerPolicy:
         consecutive_failures=settings.breaker_consecutive_failures,
         failure_rate=settings.breaker_failure_rate,
         cooldown_seconds=settings.breaker_cooldown_seconds,
+        lookback_seconds=settings.routing_window_minutes * 60,
+    )
+
+
+def _routing_policy(settings: Settings) -> RoutingPolicy:
+    known = {name.value for name in ProviderName}
+    unknown = [name for name in settings.routing_base_order if name not in known]
+    if unknown:
+        raise ConfigurationError(
+            f"BILLPAY_ROUTING_BASE_ORDER names {', '.join(unknown)}: "
+            f"the providers are {', '.join(sorted(known))}"
+        )
+    return RoutingPolicy(
+        window=timedelta(minutes=settings.routing_window_minutes),
+        min_attempts=settings.routing_min_attempts,
+        base_order=tuple(ProviderName(name) for name in settings.routing_base_order),
+        refresh_seconds=settings.routing_refresh_seconds,
     )

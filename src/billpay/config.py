@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import AliasChoices, Field, PositiveInt
+from pydantic import AliasChoices, Field, PositiveInt, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -86,6 +86,32 @@ class Settings(BaseSettings):
     )
     breaker_cooldown_seconds: float = Field(
         default=60.0, validation_alias=_alias("BILLPAY_BREAKER_COOLDOWN_SECONDS")
+    )
+    # --- routing by recent health (issue #13) ----------------------------------------------
+    # Providers are ranked per biller (per network for airtime/data) by their success rate
+    # and latency over this window, once they have this many attempts in it.
+    routing_window_minutes: float = Field(
+        default=15.0, gt=0, validation_alias=_alias("BILLPAY_ROUTING_WINDOW_MINUTES")
+    )
+    routing_min_attempts: int = Field(
+        default=5, ge=1, validation_alias=_alias("BILLPAY_ROUTING_MIN_ATTEMPTS")
+    )
+    # The base order before ranking (first = primary); empty: the catalog's priority.
+    routing_base_order: list[str] = Field(
+        default=[], validation_alias=_alias("BILLPAY_ROUTING_BASE_ORDER")
+    )
+    # How stale a worker's view of the figures and operator switches may be: a provider
+    # switched off gets no new purchase after this long.
+    routing_refresh_seconds: float = Field(
+        default=2.0, gt=0, validation_alias=_alias("BILLPAY_ROUTING_REFRESH_SECONDS")
+    )
+    # A payment no provider may take now (breakers open, providers switched off) waits:
+    # it is looked at again after a delay growing with its wait, within these bounds.
+    routing_wait_min_seconds: float = Field(
+        default=5.0, gt=0, validation_alias=_alias("BILLPAY_ROUTING_WAIT_MIN_SECONDS")
+    )
+    routing_wait_max_seconds: float = Field(
+        default=120.0, gt=0, validation_alias=_alias("BILLPAY_ROUTING_WAIT_MAX_SECONDS")
     )
     catalog_resync_seconds: float = Field(
         default=3600.0, validation_alias=_alias("BILLPAY_CATALOG_RESYNC_SECONDS")
@@ -257,6 +283,64 @@ class Settings(BaseSettings):
     test_mode_sandbox_url: str | None = Field(
         default=None, validation_alias=_alias("BILLPAY_TEST_MODE_SANDBOX_URL")
     )
+
+    # --- alerts to operators (issue #13) ------------------------------------------------------
+    # How often the worker evaluates the alert rules (0: never). Each rule raises one
+    # incident while its condition lasts and resolves it when it clears.
+    alert_interval_seconds: float = Field(
+        default=60.0, ge=0, validation_alias=_alias("BILLPAY_ALERT_INTERVAL_SECONDS")
+    )
+    # Provider failure and unknown (pending/processing) rates are measured over this window,
+    # and only once a provider has at least this many attempts in it.
+    alert_window_minutes: float = Field(
+        default=15.0, gt=0, validation_alias=_alias("BILLPAY_ALERT_WINDOW_MINUTES")
+    )
+    alert_min_attempts: int = Field(
+        default=10, ge=1, validation_alias=_alias("BILLPAY_ALERT_MIN_ATTEMPTS")
+    )
+    alert_failure_rate: float = Field(
+        default=0.2, gt=0, le=1, validation_alias=_alias("BILLPAY_ALERT_FAILURE_RATE")
+    )
+    alert_unknown_rate: float = Field(
+        default=0.3, gt=0, le=1, validation_alias=_alias("BILLPAY_ALERT_UNKNOWN_RATE")
+    )
+    # A payment not yet final (and not waiting for its funds) this long after creation.
+    alert_stuck_minutes: float = Field(
+        default=30.0, gt=0, validation_alias=_alias("BILLPAY_ALERT_STUCK_MINUTES")
+    )
+    # Merchant webhooks not yet delivered: this many pending, or the oldest this old.
+    alert_webhook_backlog_count: int = Field(
+        default=100, ge=1, validation_alias=_alias("BILLPAY_ALERT_WEBHOOK_BACKLOG_COUNT")
+    )
+    alert_webhook_backlog_minutes: float = Field(
+        default=15.0, gt=0, validation_alias=_alias("BILLPAY_ALERT_WEBHOOK_BACKLOG_MINUTES")
+    )
+    # A provider's prepaid float (where it documents a balance call) below this (0: off).
+    alert_float_min_kobo: int = Field(
+        default=5_000_000, ge=0, validation_alias=_alias("BILLPAY_ALERT_FLOAT_MIN_KOBO")
+    )
+    # Where alerts go: a webhook signed with the secret (Billpay-Signature, as client webhooks
+    # are), and an email through the SMTP relay payer notices use. Unset: dashboard and CLI only.
+    alert_webhook_url: str | None = Field(
+        default=None, validation_alias=_alias("BILLPAY_ALERT_WEBHOOK_URL")
+    )
+    alert_webhook_secret: SecretStr | None = Field(
+        default=None, validation_alias=_alias("BILLPAY_ALERT_WEBHOOK_SECRET")
+    )
+    alert_email: str | None = Field(default=None, validation_alias=_alias("BILLPAY_ALERT_EMAIL"))
+
+    @model_validator(mode="after")
+    def _signed_alert_webhooks(self) -> Settings:
+        url = self.alert_webhook_url
+        if url and not self.alert_webhook_secret:
+            raise ValueError(
+                "BILLPAY_ALERT_WEBHOOK_URL needs BILLPAY_ALERT_WEBHOOK_SECRET: "
+                "alert webhooks are always signed"
+            )
+        # Like a client's: https only (every connection is also checked for a public address).
+        if url and not url.startswith("https://") and not self.allow_private_webhook_urls:
+            raise ValueError("BILLPAY_ALERT_WEBHOOK_URL must be an https:// URL")
+        return self
 
     def fee_kobo_for(self, bill_type: str) -> int:
         fee: int = getattr(self, f"fee_{bill_type}_kobo")

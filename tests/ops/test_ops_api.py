@@ -99,10 +99,18 @@ async def test_figures_match_payments_driven_through_the_worker(
 
     health = {h["provider"]: h for h in providers["health"]}
     assert health["vtpass"]["configured"] is True
-    assert (health["vtpass"]["attempts"], health["vtpass"]["bad"]) == (4, 2)
-    assert health["vtpass"]["bad_rate"] == pytest.approx(0.5)
-    assert health["vtpass"]["status"] == "degraded"  # half bad, but too few to call it failing
+    # The review payment's pending answers are not ill health: only the definite failure is.
+    assert (health["vtpass"]["attempts"], health["vtpass"]["bad"]) == (4, 1)
+    assert health["vtpass"]["bad_rate"] == pytest.approx(0.25)
+    assert health["vtpass"]["status"] == "degraded"
     assert health["vtpass"]["last_success_at"] is not None
+    routing = {(r["provider"], r["biller"]): r for r in providers["routing"]}
+    overall = routing[("vtpass", None)]
+    assert (overall["succeeded"], overall["failed"], overall["unknown"]) == (2, 1, 1)
+    assert overall["unknown_rate"] == pytest.approx(0.25)
+    assert (overall["breaker_state"], overall["disabled"]) == ("closed", False)
+    assert routing[("vtpass", "mtn")]["attempts"] == 3  # the airtime ones, by network
+    assert routing[("interswitch", None)]["attempts"] == 0  # every provider is listed
 
     review_id = payments["review"]["id"]
     assert [p["id"] for p in stuck["needs_review"]["payments"]] == [review_id]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -11,9 +9,10 @@ from hypothesis import strategies as st
 from billpay.catalog.merge import normalize
 from billpay.catalog.plan import ProviderMeta
 from billpay.providers.base import BillType, Outcome, ProviderName, ProviderPlan
-from billpay.routing.breaker import BreakerPolicy, CircuitBreaker
 from billpay.routing.router import (
+    Ranking,
     RouteChoice,
+    Standing,
     choose_route,
     first_eligible,
     next_provider_after,
@@ -25,16 +24,10 @@ VTPASS, FLUTTERWAVE, INTERSWITCH = (
     ProviderName.INTERSWITCH,
 )
 ALL = frozenset(ProviderName)
-START = datetime(2025, 3, 10, 9, 0, tzinfo=UTC)
-POLICY = BreakerPolicy(consecutive_failures=1, cooldown_seconds=30, trial_timeout_seconds=60)
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = START
-
-    def __call__(self) -> datetime:
-        return self.now
+OPEN = Standing(skip="skipped: circuit open until 2025-03-10T09:00:30+00:00 (3 failures)")
+HALF_OPEN = Standing(trial=True)
+TRIAL_OUT = Standing(skip="skipped: half-open trial in progress")
+FIFTEEN = Ranking(window_minutes=15)
 
 
 def meta(provider: ProviderName, priority: int) -> ProviderMeta:
@@ -44,14 +37,6 @@ def meta(provider: ProviderName, priority: int) -> ProviderMeta:
 
 
 META = (meta(INTERSWITCH, 0), meta(VTPASS, 1), meta(FLUTTERWAVE, 2))
-
-
-def opened(clock: FakeClock, provider: ProviderName) -> CircuitBreaker:
-    breaker = CircuitBreaker(provider, POLICY, clock)
-    permit = breaker.acquire()
-    assert permit is not None
-    breaker.record(permit, Outcome.FAILED)
-    return breaker
 
 
 def summary(route: list[RouteChoice]) -> list[tuple[ProviderName, bool, str]]:
@@ -77,42 +62,73 @@ def test_providers_without_credentials_are_skipped() -> None:
     ]
 
 
-def test_an_open_circuit_is_skipped_with_its_reopening_time() -> None:
-    clock = FakeClock()
-    breakers = {INTERSWITCH: opened(clock, INTERSWITCH)}
-    route = choose_route(META, ALL, breakers, already_tried=[])
-    assert summary(route)[0] == (
-        INTERSWITCH,
-        False,
-        "skipped: circuit open until 2025-03-10T09:00:30+00:00",
-    )
+def test_an_open_circuit_is_skipped_for_now_with_its_reason() -> None:
+    route = choose_route(META, ALL, {INTERSWITCH: OPEN}, already_tried=[])
+    assert summary(route)[0] == (INTERSWITCH, False, OPEN.skip)
+    assert route[0].temporary  # it may close: a payment with nothing else waits for it
     assert summary(route)[1] == (VTPASS, True, "primary")
 
 
 def test_a_half_open_provider_is_offered_as_a_trial() -> None:
-    clock = FakeClock()
-    breakers = {INTERSWITCH: opened(clock, INTERSWITCH), VTPASS: opened(clock, VTPASS)}
-    clock.now += timedelta(seconds=30)
-    route = choose_route(META, ALL, breakers, already_tried=[])
+    route = choose_route(META, ALL, {INTERSWITCH: HALF_OPEN, VTPASS: HALF_OPEN}, [])
     assert summary(route) == [
         (INTERSWITCH, True, "primary, trial: half-open"),
         (VTPASS, True, "fallback after interswitch failed, trial: half-open"),
         (FLUTTERWAVE, True, "fallback after vtpass failed"),
     ]
-    # Reading the route does not take the trial: the caller still can.
-    assert breakers[INTERSWITCH].acquire() is not None
 
 
 def test_a_half_open_provider_whose_trial_is_out_is_skipped() -> None:
-    clock = FakeClock()
-    breakers = {INTERSWITCH: opened(clock, INTERSWITCH)}
-    clock.now += timedelta(seconds=30)
-    assert breakers[INTERSWITCH].acquire() is not None  # another payment is the trial
-    route = choose_route(META, ALL, breakers, already_tried=[])
+    route = choose_route(META, ALL, {INTERSWITCH: TRIAL_OUT}, already_tried=[])
     assert summary(route)[:2] == [
         (INTERSWITCH, False, "skipped: half-open trial in progress"),
         (VTPASS, True, "primary"),
     ]
+
+
+def test_unconfigured_and_loss_routes_are_skipped_for_good() -> None:
+    route = choose_route(META, {VTPASS}, {}, already_tried=[], price_kobo=50)
+    assert [(c.provider, c.eligible, c.temporary) for c in route] == [
+        (INTERSWITCH, False, False),
+        (VTPASS, False, False),  # costs 100 kobo, sold at 50: a loss route
+        (FLUTTERWAVE, False, False),
+    ]
+
+
+# --- ranking by recent figures ------------------------------------------------------------------
+
+
+def test_the_better_recent_success_rate_goes_first_and_says_why() -> None:
+    standings = {
+        INTERSWITCH: Standing(success_rate=2 / 3, latency_ms=80),
+        VTPASS: Standing(success_rate=0.982, latency_ms=300),
+    }
+    route = choose_route(META, ALL, standings, already_tried=[], ranking=FIFTEEN)
+    assert summary(route)[0] == (VTPASS, True, "best success rate 98.2 % over 15 min")
+    # Flutterwave has too few attempts to judge: presumed good (95 %), ahead of Interswitch.
+    assert [c.provider for c in route] == [VTPASS, FLUTTERWAVE, INTERSWITCH]
+
+
+def test_close_rates_tie_and_latency_then_the_base_order_decides() -> None:
+    standings = {
+        INTERSWITCH: Standing(success_rate=0.99, latency_ms=2_400),
+        VTPASS: Standing(success_rate=0.995, latency_ms=200),
+        FLUTTERWAVE: Standing(success_rate=0.991, latency_ms=300),
+    }
+    route = choose_route(META, ALL, standings, already_tried=[], ranking=FIFTEEN)
+    assert [c.provider for c in route] == [VTPASS, FLUTTERWAVE, INTERSWITCH]
+
+
+def test_without_ranking_the_base_order_stands() -> None:
+    standings = {INTERSWITCH: Standing(success_rate=0.1), VTPASS: Standing(success_rate=1.0)}
+    route = choose_route(META, ALL, standings, already_tried=[])
+    assert summary(route)[0] == (INTERSWITCH, True, "primary")
+
+
+def test_the_fallback_reason_carries_the_failure_code() -> None:
+    route = choose_route(META, ALL, {}, already_tried=[VTPASS], last_failure="016")
+    assert summary(route)[0] == (INTERSWITCH, True, "fallback after vtpass failed: 016")
+    assert summary(route)[1] == (FLUTTERWAVE, True, "fallback after interswitch failed")
 
 
 def test_tried_providers_are_never_returned() -> None:
@@ -193,48 +209,43 @@ def test_routes_over_a_normalized_plan() -> None:
 _providers = st.sampled_from(list(ProviderName))
 
 
+_standings = st.sampled_from([Standing(), OPEN, HALF_OPEN, TRIAL_OUT, Standing(success_rate=0.5)])
+
+
 @st.composite
 def routing_situations(
     draw: st.DrawFn,
-) -> tuple[
-    list[ProviderMeta], set[ProviderName], dict[ProviderName, CircuitBreaker], list[ProviderName]
-]:
+) -> tuple[list[ProviderMeta], set[ProviderName], dict[ProviderName, Standing], list[ProviderName]]:
     metas = draw(st.lists(st.builds(meta, _providers, st.integers(0, 5)), max_size=6))
     configured = draw(st.sets(_providers))
     tried = draw(st.lists(_providers, unique=True))
-    clock = FakeClock()
-    breakers: dict[ProviderName, CircuitBreaker] = {}
-    for provider in draw(st.sets(_providers)):
-        breakers[provider] = opened(clock, provider)
-        if draw(st.booleans()):
-            # Half-open, with or without its trial taken.
-            clock.now = START + timedelta(seconds=30)
-            if draw(st.booleans()):
-                breakers[provider].acquire()
-    return metas, configured, breakers, tried
+    standings = draw(st.dictionaries(_providers, _standings))
+    return metas, configured, standings, tried
 
 
 @settings(max_examples=300)
-@given(routing_situations(), st.sampled_from(list(Outcome)))
+@given(routing_situations(), st.sampled_from(list(Outcome)), st.booleans())
 def test_the_router_never_returns_a_tried_provider_nor_anything_after_unknown(
     situation: tuple[
         list[ProviderMeta],
         set[ProviderName],
-        dict[ProviderName, CircuitBreaker],
+        dict[ProviderName, Standing],
         list[ProviderName],
     ],
     outcome: Outcome,
+    ranked: bool,
 ) -> None:
-    metas, configured, breakers, tried = situation
-    route = choose_route(metas, configured, breakers, tried)
+    metas, configured, standings, tried = situation
+    route = choose_route(metas, configured, standings, tried, ranking=FIFTEEN if ranked else None)
     assert not {choice.provider for choice in route} & set(tried)
     assert {choice.provider for choice in route} <= {m.provider for m in metas}
     assert len({choice.provider for choice in route}) == len(route)
     assert all(choice.provider in configured for choice in route if choice.eligible)
+    assert not any(choice.eligible and choice.temporary for choice in route)
     if tried:
-        after = next_provider_after(outcome, metas, configured, breakers, tried)
+        after = next_provider_after(outcome, metas, configured, standings, tried)
         if outcome is not Outcome.FAILED:
             assert after is None
         elif after is not None:
             assert after.provider not in tried
-            assert after == first_eligible(route)
+            assert after == first_eligible(choose_route(metas, configured, standings, tried))

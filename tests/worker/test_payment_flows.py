@@ -177,7 +177,8 @@ async def test_definite_failure_refunds_the_balance_exactly_once(
     vtpass.options.strict_magic_numbers = True  # VTpass's own rule: other numbers fail
     payment = await pay(api, airtime("08031112222"))
     assert payment["status"] == "refunded"
-    assert payment["failure_reason"].startswith("vtpass failed")
+    # Written for the payer; VTpass's own words stay in the event and the call record.
+    assert payment["failure_reason"] == "The provider could not complete this purchase"
     assert [e["to_status"] for e in payment["events"]] == [
         "pending",
         "processing",
@@ -190,7 +191,11 @@ async def test_definite_failure_refunds_the_balance_exactly_once(
         refunds = await session.scalar(
             text("SELECT count(*) FROM ledger_entries WHERE kind = 'refund'")
         )
+        detail = await session.scalar(
+            text("SELECT data FROM payment_events WHERE to_status = 'refunding'")
+        )
     assert refunds == 1
+    assert (detail["provider"], detail["provider_status"]) == ("vtpass", "016/failed")
     assert vtpass.vends() == []
     await ledger_ok(state)
 

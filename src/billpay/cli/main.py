@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from billpay.cli import api_keys, books, operators, runtime
+from billpay.cli import alerts, api_keys, books, operators, providers, runtime
 from billpay.cli.chaos import chaos
 from billpay.cli.failures import USAGE, Cli, CommandFailed, options
 from billpay.money import format_naira
@@ -36,6 +36,8 @@ app.add_typer(catalog_app, name="catalog")
 books.register(app)  # reconcile, statement, ledger adjust
 operators.register(app)  # operators add, list, rotate
 api_keys.register(app)  # api-keys create, list, revoke
+alerts.register(app)  # alerts
+providers.register(app)  # providers list, disable, enable
 app.command("chaos")(chaos)
 
 console = Console()
@@ -111,6 +113,7 @@ def up(
 @app.command()
 def api() -> None:
     """Run the HTTP API only (the schema must be current: `billpay db upgrade`)."""
+    runtime.defer_garbage_collection()  # a restart is back sooner (runtime.py)
     from billpay.config import get_settings
 
     settings = get_settings()
@@ -128,6 +131,7 @@ def worker(
     ] = None,
 ) -> None:
     """Run a worker: claims due payments and talks to providers."""
+    runtime.defer_garbage_collection()  # a restart is back sooner (runtime.py)
     from billpay.worker.runner import Worker
 
     runtime.run_service(console, lambda state, stop: Worker(state).run(stop), sandbox_url)
@@ -420,7 +424,7 @@ def webhooks_list(
                 str(message.id),
                 f"evt_{message.event_id}",
                 message.event_type,
-                str(message.payment_id),
+                str(message.payment_id or f"alert {message.alert_id}"),
                 message.status,
                 str(len(tries)),
                 (last.error or str(last.status_code)) if last else "",
@@ -480,6 +484,7 @@ def watch(
     ] = "now",
 ) -> None:
     """Run the Stellar deposit watcher (one per system account; others wait on a lock)."""
+    runtime.defer_garbage_collection()  # a restart is back sooner (runtime.py)
     from billpay.funding.stellar.watcher import run_watcher
 
     runtime.run_service(

@@ -22,7 +22,14 @@ from billpay.dashboard.forms import read_form
 from billpay.dashboard.session import COOKIE, SESSION_SECONDS, Operator
 from billpay.dashboard.views import render
 from billpay.deps import State
-from billpay.errors import ApiError, CsrfFailed, InvalidFilter, ReasonTooLong, Unprocessable
+from billpay.errors import (
+    ApiError,
+    CsrfFailed,
+    InvalidFilter,
+    ReasonTooLong,
+    UnknownProvider,
+    Unprocessable,
+)
 from billpay.operators import service as operators
 from billpay.operators.tokens import name_problem
 from billpay.ops import service
@@ -32,6 +39,7 @@ from billpay.payments.review import resolve
 from billpay.payments.service import operator_detail
 from billpay.payments.status import Status
 from billpay.providers.base import BillType, ProviderName
+from billpay.routing import switches
 
 HOME = "/dashboard"
 LOGIN = f"{HOME}/login"
@@ -238,6 +246,44 @@ async def providers(
     operator: CurrentOperator,
     window_hours: WindowHours = 24,
     health_minutes: Annotated[float, Query(gt=0, le=24 * 60)] = 15,
+    switched: Annotated[str, Query(max_length=200)] = "",
+) -> Response:
+    notice = f"Switched: {switched}." if switched else None
+    return await _providers_page(state, operator, window_hours, health_minutes, notice=notice)
+
+
+@router.post("/providers/switch")
+async def switch_provider(request: Request, state: State, operator: CurrentOperator) -> Response:
+    """Disable or enable a provider (or a provider for one biller), as the signed-in operator."""
+    form = await _checked_form(request)
+    enabled = form.get("action") == "enable"
+    try:
+        async with state.unit_of_work() as db:
+            row = await switches.switch(
+                db,
+                form.get("provider", ""),
+                enabled=enabled,
+                actor=operator.name,
+                reason=form.get("reason", ""),
+                biller=form.get("biller") or None,
+            )
+    except (Unprocessable, UnknownProvider) as exc:
+        return await _providers_page(state, operator, error=exc.message, status_code=422)
+    state.routes.forget()  # this process at once; the others within their refresh
+    where = f" for {row.biller}" if row.biller else ""
+    done = f"{row.provider}{where} {'enabled' if row.enabled else 'disabled'}"
+    return RedirectResponse(f"{HOME}/providers?{urlencode({'switched': done})}", status_code=303)
+
+
+async def _providers_page(
+    state: State,
+    operator: Operator,
+    window_hours: float = 24,
+    health_minutes: float = 15,
+    *,
+    notice: str | None = None,
+    error: str | None = None,
+    status_code: int = 200,
 ) -> Response:
     async with state.unit_of_work() as db:
         report = await service.providers(
@@ -246,7 +292,17 @@ async def providers(
             timedelta(minutes=health_minutes),
             [name.value for name in state.providers],
         )
-    return _page("providers.html", operator, "providers", report=report)
+    return render(
+        "providers.html",
+        status_code=status_code,
+        operator=operator,
+        nav="providers",
+        home=HOME,
+        report=report,
+        notice=notice,
+        error=error,
+        providers=[name.value for name in ProviderName],
+    )
 
 
 @router.get("/stuck")

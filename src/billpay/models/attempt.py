@@ -4,7 +4,16 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Integer, String, UniqueConstraint, Uuid, func
+from sqlalchemy import (
+    BigInteger,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+    Uuid,
+    func,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from billpay.models.base import Base, Timestamps
@@ -17,6 +26,8 @@ class PaymentAttempt(Timestamps, Base):
     __table_args__ = (
         UniqueConstraint("payment_id", "number", name="uq_attempts_payment_number"),
         UniqueConstraint("provider", "provider_reference", name="uq_attempts_provider_reference"),
+        # Provider health reads the attempts of the last minutes (routing.health).
+        Index("ix_payment_attempts_created_at", "created_at"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)

@@ -2,16 +2,31 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
 from billpay.deps import State
-from billpay.errors import OPERATOR_TOKEN_ERRORS, ValidationFailed, error_responses
+from billpay.errors import (
+    OPERATOR_TOKEN_ERRORS,
+    ReasonRequired,
+    UnknownProvider,
+    ValidationFailed,
+    error_responses,
+)
 from billpay.ops import service
-from billpay.ops.auth import require_operator
-from billpay.ops.schemas import OpsStats, ProvidersReport, ReconcileOut, StuckReport
+from billpay.ops.auth import CurrentOperatorIdentity, require_operator
+from billpay.ops.schemas import (
+    OpsStats,
+    ProvidersReport,
+    ProviderSwitchIn,
+    ProviderSwitchOut,
+    ReconcileOut,
+    StuckReport,
+)
+from billpay.routing import switches
 
 router = APIRouter(
     prefix="/v1/ops",
@@ -50,6 +65,41 @@ async def get_providers(
             timedelta(minutes=health_minutes),
             [name.value for name in state.providers],
         )
+
+
+SWITCH_ERRORS = error_responses(ValidationFailed, UnknownProvider, ReasonRequired)
+
+
+@router.post(
+    "/providers/{provider}/disable", response_model=ProviderSwitchOut, responses=SWITCH_ERRORS
+)
+async def disable_provider(
+    state: State, operator: CurrentOperatorIdentity, provider: str, body: ProviderSwitchIn
+) -> ProviderSwitchOut:
+    """Send no new purchase to the provider (or to it for one biller); payments already with
+    it are still requeried and settled. Every worker honours it within seconds."""
+    return await _switch(state, operator.name, provider, body, enabled=False)
+
+
+@router.post(
+    "/providers/{provider}/enable", response_model=ProviderSwitchOut, responses=SWITCH_ERRORS
+)
+async def enable_provider(
+    state: State, operator: CurrentOperatorIdentity, provider: str, body: ProviderSwitchIn
+) -> ProviderSwitchOut:
+    """Route purchases to the provider (or to it for one biller) again."""
+    return await _switch(state, operator.name, provider, body, enabled=True)
+
+
+async def _switch(
+    state: State, actor: str, provider: str, body: ProviderSwitchIn, *, enabled: bool
+) -> ProviderSwitchOut:
+    async with state.unit_of_work() as session:
+        row = await switches.switch(
+            session, provider, enabled=enabled, actor=actor, reason=body.reason, biller=body.biller
+        )
+    state.routes.forget()  # this process at once; the others within their refresh
+    return ProviderSwitchOut(**(asdict(row) | {"biller": row.biller or None}))
 
 
 @router.get("/stuck", response_model=StuckReport, responses=error_responses(ValidationFailed))

@@ -49,7 +49,7 @@ class ProviderHealth(BaseModel):
     status: HealthStatus
     configured: bool = Field(description="this process has credentials for the provider")
     attempts: int = Field(description="attempts with activity in the health window")
-    bad: int = Field(description="failed + unknown among them")
+    bad: int = Field(description="failed among them (unknown answers are not ill health)")
     bad_rate: float | None
     last_attempt_at: datetime | None
     last_success_at: datetime | None
@@ -65,12 +65,54 @@ class OpsStats(BaseModel):
     providers: list[ProviderPerformance]
 
 
+class BreakerHealth(BaseModel):
+    """A provider (``biller`` null) or provider×biller as routing sees it: the figures every
+    worker routes by, its shared circuit breaker, and the operators' switch."""
+
+    provider: str
+    biller: str | None = Field(description="null: the provider over every biller")
+    attempts: int = Field(description="attempts that reached an outcome in the health window")
+    succeeded: int
+    failed: int = Field(description="definite and transport failures: what counts against it")
+    unknown: int = Field(description="pending/processing answers being requeried: not counted")
+    success_rate: float | None
+    failure_rate: float | None
+    unknown_rate: float | None
+    latency_p50_ms: float | None
+    latency_p95_ms: float | None
+    breaker_state: str = Field(description="closed, open or half_open")
+    breaker_reason: str | None
+    breaker_since: datetime | None
+    disabled: bool = Field(description="switched off by an operator")
+    disabled_reason: str | None
+
+
+class ProviderSwitchOut(BaseModel):
+    provider: str
+    biller: str | None = Field(description="null: every biller")
+    enabled: bool
+    actor: str
+    reason: str
+    changed_at: datetime
+
+
+class ProviderSwitchIn(BaseModel):
+    biller: str | None = Field(
+        default=None, max_length=100, description="only this biller (e.g. 'mtn', 'dstv')"
+    )
+    reason: str = Field(max_length=500, description="why: kept with the change")
+
+
 class ProvidersReport(BaseModel):
     window_hours: float
     health_minutes: float
     generated_at: datetime
     performance: list[ProviderPerformance]
     health: list[ProviderHealth]
+    routing: list[BreakerHealth] = Field(
+        description="shared health per provider and provider×biller over the health window"
+    )
+    switches: list[ProviderSwitchOut]
 
 
 class StuckPayment(BaseModel):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Collection, Iterable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,11 +17,13 @@ from billpay.ops.schemas import (
     AccountAmount,
     AccountMismatch,
     BillTypeStats,
+    BreakerHealth,
     HealthStatus,
     OpsStats,
     ProviderHealth,
     ProviderPerformance,
     ProvidersReport,
+    ProviderSwitchOut,
     ReconcileOut,
     ReservedMismatch,
     StuckGroup,
@@ -33,19 +35,21 @@ from billpay.payments.attempts import repository as attempts_repo
 from billpay.payments.attempts.outcome import AttemptOutcome
 from billpay.payments.service import PaymentsPage, decode_cursor, paginate
 from billpay.payments.status import HOLDING_FUNDS, Status
+from billpay.routing import switches
 from billpay.routing.breaker import DEFAULT_BREAKER_POLICY
+from billpay.routing.health import provider_health
 
 NOT_DELIVERED = frozenset({Status.REFUNDING, Status.REFUNDED, Status.FAILED})
 IN_PROGRESS = frozenset({Status.AWAITING_FUNDS, Status.PENDING, Status.PROCESSING})
 
-# Health from the database (the workers' circuit breakers live in their memory): the share of
-# failed + unknown attempts among those active in the window. "failing" uses the rate that
-# opens a breaker, and only on enough samples to mean something.
+# Health from the database: the share of failed attempts among those active in the window
+# (unknown ones are pending answers, not ill health; ``routing`` has the breakers). "failing"
+# uses the rate that opens a breaker, and only on enough samples to mean something.
 FAILING_RATE = DEFAULT_BREAKER_POLICY.failure_rate
 DEGRADED_RATE = 0.2
 FAILING_MIN_SAMPLES = 5
 
-BAD_OUTCOMES = frozenset({AttemptOutcome.FAILED, AttemptOutcome.UNKNOWN})
+BAD_OUTCOMES = frozenset({AttemptOutcome.FAILED})
 IN_FLIGHT_OUTCOMES = frozenset(
     {AttemptOutcome.IN_FLIGHT, AttemptOutcome.NOT_SENT, AttemptOutcome.RESEND}
 )
@@ -156,6 +160,14 @@ async def providers(
         generated_at=now,
         performance=await performance(session, now - window),
         health=await health(session, now - health_window, configured),
+        routing=[
+            BreakerHealth(**asdict(row))
+            for row in await provider_health(session, window=health_window, now=now)
+        ],
+        switches=[
+            ProviderSwitchOut(**(asdict(row) | {"biller": row.biller or None}))
+            for row in await switches.switches(session)
+        ],
     )
 
 

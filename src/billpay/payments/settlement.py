@@ -8,7 +8,7 @@ transaction (ledger postings included) rolls back, so money moves exactly once.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,6 +18,7 @@ from billpay.funding.balance import source as balance
 from billpay.ledger import accounts
 from billpay.ledger import service as ledger
 from billpay.models import Payment
+from billpay.payments import networks
 from billpay.payments import repository as payments_repo
 from billpay.payments.attempts import repository as attempts_repo
 from billpay.payments.lifecycle import transition
@@ -43,6 +44,9 @@ async def mark_paid(
     take (looked up when the caller does not have it at hand)."""
     if cost_kobo is None:
         cost_kobo = await _cost(session, payment, provider)
+    # Before the ledger rows are locked: every transaction takes a number's learned network
+    # first (creating a payment does too, then the balance), so none wait on each other.
+    await networks.learn_from_delivery(session, payment, provider)
     await transition(
         session,
         payment.id,
@@ -71,7 +75,13 @@ async def mark_paid(
 
 
 async def refund(
-    session: AsyncSession, payment: Payment, *, from_status: Status, reason: str, actor: str
+    session: AsyncSession,
+    payment: Payment,
+    *,
+    from_status: Status,
+    reason: str,
+    actor: str,
+    data: Mapping[str, Any] | None = None,
 ) -> None:
     """Delivery definitively failed (or was reversed): return everything the payer paid.
 
@@ -87,6 +97,7 @@ async def refund(
         reason=reason,
         actor=actor,
         fields={"failure_reason": reason[:500]},
+        data=data,
     )
     if payment.funding_method == FundingMethod.BALANCE:
         await balance.release(session, payment, actor=actor)

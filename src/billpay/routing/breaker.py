@@ -1,28 +1,33 @@
-"""A per-provider circuit breaker: stop sending payments to a provider that is failing (DESIGN §4).
+"""Per-provider circuit breakers shared by every worker through Postgres (DESIGN §4, issue #13).
 
-closed ──(failure/unknown rate over the last N outcomes, or K in a row)──▶ open
-open ──(cool-down elapsed)──▶ half-open: exactly ONE trial request is let through
-half-open ──trial succeeded──▶ closed;  ──trial failed or unknown──▶ open again
+closed ──(K definite failures in a row, or a failure rate over the last N verdicts)──▶ open
+open ──(cool-down elapsed)──▶ half-open: exactly ONE trial purchase is let through
+half-open ──trial succeeded──▶ closed;  ──trial failed──▶ open again
 
-``unknown`` counts against a provider's health (timeouts are what an outage looks like), even
-though the payment itself is requeried, never failed over (DESIGN §1.3).
+Only definite failures count against a provider (a failed attempt: the provider said no, or it
+stayed unreachable after every retry). A pending, processing or unknown answer is a normal
+answer — VTpass documents ``099 TRANSACTION IS PROCESSING`` — and decides nothing: the payment
+is requeried, and its rate is shown and alerted on separately (``routing.health``).
 
-Use: ``permit = breaker.acquire()``; no permit → do not call the provider; otherwise call it and
-``breaker.record(permit, outcome)``. Record only outcomes that speak about the provider's
-health — a customer's invalid meter is not the provider's fault. Methods are synchronous and
-take a lock, so they are safe from asyncio tasks and threads of one process.
+One row per (provider, biller) in ``provider_breakers``, biller '' for the provider overall, so
+every worker and the API read one state. The verdicts come from the attempts themselves, in the
+same transaction that records an attempt's outcome.
 """
 
 from __future__ import annotations
 
 import enum
-import threading
-from collections import deque
-from collections.abc import Callable
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from billpay.providers.base import Outcome, ProviderName
+from billpay.routing import repository as repo
+from billpay.routing.repository import BreakerRow
+
+OVERALL = ""  # the biller key of a provider's own breaker
 
 
 class BreakerState(enum.StrEnum):
@@ -33,14 +38,16 @@ class BreakerState(enum.StrEnum):
 
 @dataclass(frozen=True)
 class BreakerPolicy:
-    window_size: int = 20  # the rolling window: the last N recorded outcomes
-    min_samples: int = 10  # no rate judgement on fewer outcomes than this
-    failure_rate: float = 0.5  # share of failed + unknown in the window that opens the circuit
-    consecutive_failures: int = 5  # ... or this many failed/unknown in a row
+    window_size: int = 20  # the rolling window: the last N definite verdicts
+    min_samples: int = 10  # no rate judgement on fewer verdicts than this
+    failure_rate: float = 0.5  # share of failures among them that opens the circuit
+    consecutive_failures: int = 5  # ... or this many failures in a row
     cooldown_seconds: float = 60.0
-    # A trial whose outcome is never recorded (its task was cancelled) must not keep the
-    # provider shut forever: after this long another trial may start.
+    # A trial whose answer is never recorded (its worker died) must not keep the provider shut
+    # forever: after this long another trial may start.
     trial_timeout_seconds: float = 120.0
+    # Verdicts older than this never open a breaker.
+    lookback_seconds: float = 900.0
 
     def __post_init__(self) -> None:
         if not 1 <= self.min_samples <= self.window_size:
@@ -49,139 +56,168 @@ class BreakerPolicy:
             raise ValueError("failure_rate must be in (0, 1]")
         if self.consecutive_failures < 1:
             raise ValueError("consecutive_failures must be at least 1")
-        if self.cooldown_seconds <= 0 or self.trial_timeout_seconds <= 0:
-            raise ValueError("cooldown_seconds and trial_timeout_seconds must be positive")
+        if min(self.cooldown_seconds, self.trial_timeout_seconds, self.lookback_seconds) <= 0:
+            raise ValueError("cooldown, trial timeout and lookback must be positive")
 
 
 DEFAULT_BREAKER_POLICY = BreakerPolicy()
 
 
 @dataclass(frozen=True)
+class BreakerView:
+    """A breaker as of one moment."""
+
+    provider: str
+    biller: str
+    state: BreakerState
+    reason: str | None
+    since: datetime | None
+    open_until: datetime | None  # while OPEN: when a trial may start
+    trial_in_flight: bool  # HALF_OPEN and its one trial is taken
+
+    @property
+    def takes_payments(self) -> bool:
+        return self.state is BreakerState.CLOSED or (
+            self.state is BreakerState.HALF_OPEN and not self.trial_in_flight
+        )
+
+
+def view_of(row: BreakerRow, now: datetime) -> BreakerView:
+    state = BreakerState(row.state)
+    lapsed = row.open_until is None or row.open_until <= now
+    trial_in_flight = state is BreakerState.HALF_OPEN and not lapsed
+    if state is BreakerState.OPEN and lapsed:
+        state = BreakerState.HALF_OPEN
+    return BreakerView(
+        provider=row.provider,
+        biller=row.biller,
+        state=state,
+        reason=row.reason,
+        since=row.since,
+        open_until=row.open_until if state is BreakerState.OPEN else None,
+        trial_in_flight=trial_in_flight,
+    )
+
+
+def closed(provider: str, biller: str) -> BreakerView:
+    return BreakerView(provider, biller, BreakerState.CLOSED, None, None, None, False)
+
+
+async def views(session: AsyncSession, now: datetime) -> dict[tuple[str, str], BreakerView]:
+    """Every breaker that is not plainly closed, by (provider, biller)."""
+    return {(row.provider, row.biller): view_of(row, now) for row in await repo.breakers(session)}
+
+
+@dataclass(frozen=True)
+class Trial:
+    biller: str  # the key of the breaker on trial
+    started: datetime
+
+
+@dataclass(frozen=True)
 class Permit:
-    """Leave to call a provider once; hand it back with the outcome."""
+    """Leave to send one purchase to a provider; hand it back with the outcome."""
 
     provider: ProviderName
-    trial_id: int | None = None  # set only for the half-open trial
+    biller: str  # the payment's biller
+    trials: tuple[Trial, ...] = ()  # the half-open trials this purchase is
 
     @property
     def is_trial(self) -> bool:
-        return self.trial_id is not None
+        return bool(self.trials)
 
 
-@dataclass(frozen=True)
-class BreakerSnapshot:
-    state: BreakerState
-    open_until: datetime | None  # set while OPEN
-    trial_in_flight: bool  # HALF_OPEN and its one trial is taken
+async def acquire(
+    session: AsyncSession,
+    provider: ProviderName,
+    biller: str,
+    known: dict[tuple[str, str], BreakerView],
+    now: datetime,
+    policy: BreakerPolicy,
+) -> Permit | None:
+    """A permit for a provider the route found eligible, taking the half-open trial of each of
+    its breakers that waits for one; None when another worker took a trial first."""
+    trials: list[Trial] = []
+    trial_ends = now + timedelta(seconds=policy.trial_timeout_seconds)
+    for key in (OVERALL, biller):
+        view = known.get((provider.value, key))
+        if view is None or view.state is BreakerState.CLOSED:
+            continue
+        started = await repo.take_trial(session, provider.value, key, now, trial_ends)
+        if started is None:
+            return None
+        trials.append(Trial(key, started))
+    return Permit(provider, biller, tuple(trials))
 
 
-@dataclass(frozen=True)
-class _Trial:
-    trial_id: int
-    started_at: datetime
-
-
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-class CircuitBreaker:
-    def __init__(
-        self,
-        provider: ProviderName,
-        policy: BreakerPolicy = DEFAULT_BREAKER_POLICY,
-        clock: Callable[[], datetime] = _utc_now,
-    ) -> None:
-        self.provider = provider
-        self._policy = policy
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._state = BreakerState.CLOSED
-        self._recent_bad: deque[bool] = deque(maxlen=policy.window_size)
-        self._bad_in_a_row = 0
-        self._open_until: datetime | None = None
-        self._trial: _Trial | None = None
-        self._trials_started = 0
-
-    def snapshot(self) -> BreakerSnapshot:
-        """The state as of now, without taking the half-open trial."""
-        with self._lock:
-            now = self._clock()
-            state = self._state_at(now)
-            return BreakerSnapshot(
-                state=state,
-                open_until=self._open_until if state is BreakerState.OPEN else None,
-                trial_in_flight=state is BreakerState.HALF_OPEN and self._trial_live(now),
-            )
-
-    def acquire(self) -> Permit | None:
-        """A permit to call the provider, or None while it is open or its trial is out."""
-        with self._lock:
-            now = self._clock()
-            state = self._state_at(now)
-            if state is BreakerState.CLOSED:
-                return Permit(self.provider)
-            if state is BreakerState.OPEN or self._trial_live(now):
-                return None
-            self._state = BreakerState.HALF_OPEN
-            self._trials_started += 1
-            self._trial = _Trial(self._trials_started, now)
-            return Permit(self.provider, self._trials_started)
-
-    def record(self, permit: Permit, outcome: Outcome) -> None:
-        if permit.provider is not self.provider:
-            raise ValueError(f"a {permit.provider} permit recorded on the {self.provider} breaker")
-        bad = outcome is not Outcome.SUCCEEDED
-        with self._lock:
-            now = self._clock()
-            if permit.is_trial:
-                # An abandoned trial's late answer decides nothing: a newer trial owns the verdict.
-                if self._trial is None or self._trial.trial_id != permit.trial_id:
-                    return
-                if bad:
-                    self._open(now)
-                else:
-                    self._close()
-                return
-            # While open or half-open, answers to requests admitted before the circuit opened
-            # are old news; only the trial may close it.
-            if self._state is BreakerState.CLOSED:
-                self._observe(bad, now)
-
-    def _state_at(self, now: datetime) -> BreakerState:
-        if self._state is BreakerState.OPEN and self._open_until is not None:
-            return BreakerState.OPEN if now < self._open_until else BreakerState.HALF_OPEN
-        return self._state
-
-    def _trial_live(self, now: datetime) -> bool:
-        timeout = timedelta(seconds=self._policy.trial_timeout_seconds)
-        return self._trial is not None and now < self._trial.started_at + timeout
-
-    def _observe(self, bad: bool, now: datetime) -> None:
-        self._recent_bad.append(bad)
-        self._bad_in_a_row = self._bad_in_a_row + 1 if bad else 0
-        samples = len(self._recent_bad)
-        too_many_in_a_row = self._bad_in_a_row >= self._policy.consecutive_failures
-        rate_too_high = (
-            samples >= self._policy.min_samples
-            and sum(self._recent_bad) >= self._policy.failure_rate * samples
+async def record(
+    session: AsyncSession,
+    permit: Permit,
+    outcome: Outcome,
+    provider_status: str,
+    now: datetime,
+    policy: BreakerPolicy,
+) -> None:
+    """Judge the provider after a purchase answer; call it once the attempt's outcome is
+    written in ``session`` (the verdicts are read back from the attempts)."""
+    provider = permit.provider.value
+    if permit.is_trial:
+        await _settle_trials(session, permit, outcome, provider_status, now, policy)
+        return
+    if outcome is not Outcome.FAILED:
+        return
+    since = now - timedelta(seconds=policy.lookback_seconds)
+    known = await views(session, now)
+    for key in (OVERALL, permit.biller):
+        view = known.get((provider, key))
+        if view is not None and view.state is not BreakerState.CLOSED:
+            continue  # answers to purchases sent before it opened are old news
+        verdicts = await repo.recent_verdicts(
+            session,
+            provider,
+            key,
+            max(since, view.since) if view is not None and view.since else since,
+            policy.window_size,
         )
-        if too_many_in_a_row or rate_too_high:
-            self._open(now)
+        reason = trip_reason(verdicts, policy)
+        if reason is not None:
+            where = f" for {key}" if key else ""
+            until = now + timedelta(seconds=policy.cooldown_seconds)
+            await repo.open_breaker(session, provider, key, reason + where, until)
 
-    def _open(self, now: datetime) -> None:
-        self._state = BreakerState.OPEN
-        self._open_until = now + timedelta(seconds=self._policy.cooldown_seconds)
-        self._trial = None
-        self._forget_outcomes()
 
-    def _close(self) -> None:
-        self._state = BreakerState.CLOSED
-        self._open_until = None
-        self._trial = None
-        # Outcomes from before the outage must not re-open a provider that just recovered.
-        self._forget_outcomes()
+def trip_reason(verdicts: Sequence[tuple[bool, str | None]], policy: BreakerPolicy) -> str | None:
+    """Why these verdicts (failed?, provider status; newest first) open a breaker, or None."""
+    in_a_row = next((i for i, (failed, _) in enumerate(verdicts) if not failed), len(verdicts))
+    last = next((status for failed, status in verdicts if failed), None)
+    detail = f" (last: {last})" if last else ""
+    if in_a_row >= policy.consecutive_failures:
+        return f"{in_a_row} definite failures in a row{detail}"
+    failures = sum(failed for failed, _ in verdicts)
+    if len(verdicts) >= policy.min_samples and failures >= policy.failure_rate * len(verdicts):
+        return f"{failures} of the last {len(verdicts)} attempts failed{detail}"
+    return None
 
-    def _forget_outcomes(self) -> None:
-        self._recent_bad.clear()
-        self._bad_in_a_row = 0
+
+async def _settle_trials(
+    session: AsyncSession,
+    permit: Permit,
+    outcome: Outcome,
+    provider_status: str,
+    now: datetime,
+    policy: BreakerPolicy,
+) -> None:
+    provider = permit.provider.value
+    for trial in permit.trials:
+        if outcome is Outcome.SUCCEEDED:
+            state, reason, until = BreakerState.CLOSED, "trial purchase succeeded", None
+        elif outcome is Outcome.FAILED:
+            state = BreakerState.OPEN
+            reason = f"trial purchase failed ({provider_status})"
+            until = now + timedelta(seconds=policy.cooldown_seconds)
+        else:
+            # A pending answer says nothing either way: the next purchase may be the trial.
+            state, reason, until = BreakerState.OPEN, f"trial answered {provider_status}", now
+        await repo.settle_trial(
+            session, provider, trial.biller, trial.started, state.value, reason, until
+        )

@@ -1,7 +1,8 @@
 """One payment's processing loop (DESIGN §2, "Attempts").
 
 pick the route's next provider → create the attempt (reference committed) → call → classify.
-``succeeded`` → paid. ``failed`` → the next provider, or a refund when none is left.
+``succeeded`` → paid. ``failed`` → the next provider; while none may take it now (breakers
+open, providers switched off) the payment waits, and it is refunded only when none ever will.
 ``unknown`` → requery the same reference on the schedule until an answer or the deadline,
 then ``needs_review``. A payment whose lease expired mid-call is resumed by requery, never by
 a new vend. No transaction is open while a provider is being called.
@@ -23,8 +24,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from billpay.catalog.plan import NormalizedPlan
 from billpay.db import raw
 from billpay.models import Payment, PaymentAttempt
+from billpay.payments import networks, settlement
 from billpay.payments import repository as payments_repo
-from billpay.payments import settlement
 from billpay.payments.attempts import calls as calls_repo
 from billpay.payments.attempts import repository as attempts_repo
 from billpay.payments.attempts.outcome import AWAITING_ANSWER, SEND_AGAIN, AttemptOutcome
@@ -49,6 +50,12 @@ log = structlog.get_logger(__name__)
 
 ACTOR = "worker"
 REFERENCE_DRAWS = 5
+
+# Refund reasons as the payer reads them (their notice quotes them); the provider's own words
+# stay in the payment's events and call records.
+NO_PROVIDER_FAILED = "The provider could not complete this purchase"
+NO_PROVIDER_SELLS = "This product is not available from any provider at the moment"
+NO_PROVIDER_IN_TIME = "No provider could complete this purchase in time"
 
 
 @dataclass(frozen=True)
@@ -147,14 +154,13 @@ class Processor:
         tried: list[ProviderName],
     ) -> Call | None:
         # A test-mode payment has providers of its own (the simulators), never the live ones.
-        route = self.state.routes_for(payment.livemode).next_route(plan, tried, payment.amount_kobo)
-        if plan is None or route is None:
-            reason = (
-                "every provider that sells this plan failed"
-                if tried
-                else "no configured provider sells this plan"
-            )
-            await self._refund(session, payment, status, reason)
+        routes = self.state.routes_for(payment.livemode)
+        last = await attempts_repo.latest(session, payment.id) if tried else None
+        route, choices = await routes.next_route(
+            session, plan, tried, payment.amount_kobo, last.provider_status if last else None
+        )
+        if route is None:
+            await self._no_route(session, payment, status, choices, last)
             return None
         choice = route.choice
         provider = self.state.providers_for(payment.livemode)[choice.provider]
@@ -225,13 +231,17 @@ class Processor:
         send and before this commit leaves no call row (the attempt, committed before the
         send, still says a request may be out there, and is requeried).
         """
-        self.state.routes_for(call.payment.livemode).record(call.permit, result.outcome)
+        routes = self.state.routes_for(call.payment.livemode)
         evidence = _evidence(call, result, latency_ms)
         try:
             async with self.state.unit_of_work() as session:
                 again = await self._decide(session, call, result, evidence)
                 await attempts_repo.update(session, call.attempt.id, evidence)
                 await self._record_calls(session, call, made)
+                # After the attempt's outcome is written: the breaker reads its verdict back.
+                await routes.record(
+                    session, call.permit, _health_outcome(evidence), result.provider_status
+                )
                 return again
         except StaleTransition:
             # A webhook or an operator settled the payment meanwhile: keep the evidence only.
@@ -239,6 +249,9 @@ class Processor:
             async with self.state.unit_of_work() as session:
                 await attempts_repo.update(session, call.attempt.id, evidence)
                 await self._record_calls(session, call, made)
+                await routes.record(
+                    session, call.permit, _health_outcome(evidence), result.provider_status
+                )
                 await repo.release(session, call.payment.id, self.owner, None)
             return False
 
@@ -282,6 +295,13 @@ class Processor:
             await self._still_unknown(session, call, result, evidence)
             return False
         evidence.update(outcome=AttemptOutcome.FAILED, finished_at=datetime.now(UTC))
+        # Sold on the wrong network: every route sells that same network, so refund now.
+        wrong_network = await networks.wrong_network_refund_reason(
+            session, payment, provider, result.message
+        )
+        if wrong_network is not None:
+            await self._refund(session, payment, Status.PROCESSING, wrong_network)
+            return False
         return await self._after_definite_failure(session, payment, provider, result.message)
 
     async def _not_sent(self, session: AsyncSession, call: Call, evidence: dict[str, Any]) -> bool:
@@ -356,21 +376,60 @@ class Processor:
     async def _after_definite_failure(
         self, session: AsyncSession, payment: Payment, provider: str, message: str
     ) -> bool:
-        plan = sale_plan(await self.state.plans.any(session, payment.plan), payment)
-        tried = await self._tried(session, payment.id)
-        if self.state.routes_for(payment.livemode).has_next(plan, tried, payment.amount_kobo):
-            # Fallback is safe only now: the previous attempt definitely did not deliver.
-            await payments_repo.set_fields(session, payment.id, {"next_run_at": datetime.now(UTC)})
-            return True
-        await self._refund(
-            session, payment, Status.PROCESSING, f"{provider} failed: {message}"[:500]
+        """Fallback is safe only now: the attempt definitely did not deliver. The next pass
+        routes the payment on — to the next provider, to a wait, or to a refund."""
+        log.info("provider_failed", provider=provider, detail=message)
+        await payments_repo.set_fields(session, payment.id, {"next_run_at": datetime.now(UTC)})
+        return True
+
+    async def _no_route(
+        self,
+        session: AsyncSession,
+        payment: Payment,
+        status: Status,
+        route: list[RouteChoice],
+        last: PaymentAttempt | None,
+    ) -> None:
+        """No provider takes the payment now. It waits while one may (a breaker open, a trial
+        out, a provider switched off), until its deadline; it is refunded only when no
+        provider ever will. The payer reads the reason; the provider's detail goes in the
+        event (and its call records)."""
+        detail = _failure_detail(last)
+        if not any(choice.temporary or choice.eligible for choice in route):
+            reason = NO_PROVIDER_FAILED if last is not None else NO_PROVIDER_SELLS
+            await self._refund(session, payment, status, reason, {**detail, "route": _why(route)})
+            return
+        if self._past_deadline(payment):
+            data = {**detail, "route": _why(route)}
+            await self._refund(session, payment, status, NO_PROVIDER_IN_TIME, data)
+            return
+        due = self._wait_until(payment)
+        log.info("payment_waits_for_a_provider", until=due.isoformat(), route=_why(route))
+        await repo.release(session, payment.id, self.owner, due)
+
+    def _wait_until(self, payment: Payment) -> datetime:
+        """Backoff: half the time waited so far, within the configured bounds, never past the
+        deadline (the deadline is then handled)."""
+        now = datetime.now(UTC)
+        waited = (now - payment.created_at).total_seconds() if payment.created_at else 0.0
+        delay = min(
+            max(waited / 2, self.settings.routing_wait_min_seconds),
+            self.settings.routing_wait_max_seconds,
         )
-        return False
+        due = now + timedelta(seconds=delay)
+        return min(due, payment.deadline_at) if payment.deadline_at else due
 
     async def _refund(
-        self, session: AsyncSession, payment: Payment, status: Status, reason: str
+        self,
+        session: AsyncSession,
+        payment: Payment,
+        status: Status,
+        reason: str,
+        data: Mapping[str, Any] | None = None,
     ) -> None:
-        await settlement.refund(session, payment, from_status=status, reason=reason, actor=ACTOR)
+        await settlement.refund(
+            session, payment, from_status=status, reason=reason, actor=ACTOR, data=data
+        )
         await repo.release(session, payment.id, self.owner, None)
 
     async def _tried(self, session: AsyncSession, payment_id: uuid.UUID) -> list[ProviderName]:
@@ -381,6 +440,33 @@ class Processor:
         schedule = self.settings.retry_schedule_seconds
         delay = schedule[min(index, len(schedule) - 1)]
         return datetime.now(UTC) + timedelta(seconds=delay)
+
+
+def _health_outcome(evidence: Mapping[str, Any]) -> Outcome:
+    """What the attempt's new outcome says about the provider: a definite failure (including
+    unreachable after every retry), a success, or nothing yet (pending, unknown, sent again)."""
+    outcome = evidence.get("outcome")
+    if outcome == AttemptOutcome.SUCCEEDED:
+        return Outcome.SUCCEEDED
+    if outcome == AttemptOutcome.FAILED:
+        return Outcome.FAILED
+    return Outcome.UNKNOWN
+
+
+def _failure_detail(last: PaymentAttempt | None) -> dict[str, Any]:
+    """The provider's side of a failure, for the event (never shown to the payer)."""
+    if last is None:
+        return {}
+    return {
+        "provider": last.provider,
+        "provider_status": last.provider_status,
+        "provider_error": last.last_error,
+        "attempt": last.number,
+    }
+
+
+def _why(route: list[RouteChoice]) -> list[str]:
+    return [f"{choice.provider.value}: {choice.reason}" for choice in route]
 
 
 def _evidence(call: Call, result: VendResult, latency_ms: int) -> dict[str, Any]:
