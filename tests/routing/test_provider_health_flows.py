@@ -24,7 +24,17 @@ from billpay.sandbox.vtpass.faults import FaultKind, FaultRule, Faults
 from billpay.sandbox.vtpass.state import VTpassSandboxState
 from billpay.state import AppState
 from billpay.worker.runner import Worker
-from flows import FINAL, PHONE, airtime, create, electricity, query, routed_only_to, wait_for_status
+from flows import (
+    FINAL,
+    PHONE,
+    airtime,
+    create,
+    electricity,
+    query,
+    routed_only_to,
+    wait_for_status,
+    wait_until,
+)
 
 pytestmark = pytest.mark.usefixtures("worker")
 
@@ -89,6 +99,42 @@ async def test_five_pending_answers_leave_the_breaker_closed_and_later_payments_
 
 @pytest.mark.parametrize(
     "settings_overrides",
+    [{"routing_base_order": ["vtpass", "interswitch"], "breaker_consecutive_failures": 3}],
+    indirect=True,
+)
+async def test_purchases_that_time_out_open_the_breaker_and_are_requeried_not_refunded(
+    api: httpx.AsyncClient, state: AppState, vtpass: VTpassSandboxState
+) -> None:
+    # An outage looks like this: VTpass takes every purchase and never answers.
+    vtpass.set_faults(Faults(rules=[FaultRule(kind=FaultKind.TIMEOUT, endpoint="pay")]))
+    timed_out = []
+    for i in range(3):  # one after another, so each verdict sees the ones before
+        payment_id = await create(api, airtime(f"0803222000{i}"))
+        await wait_until(lambda p=payment_id: _sent_without_answer(state, p), timeout=60)
+        timed_out.append(payment_id)
+    [row] = [r for r in await breaker_rows(state) if r["biller"] == ""]
+    assert row["provider"] == "vtpass" and row["state"] == "open"
+    assert "3 failures in a row" in row["reason"]
+    # The next payment is not sent into the outage.
+    assert await paid_via(api, state, airtime()) == ["interswitch"]
+    for payment_id in timed_out:  # unknown is never failed: each waits on its requeries
+        payment = (await api.get(f"/v1/payments/{payment_id}")).json()
+        assert payment["status"] in ("pending", "processing"), payment
+        assert [a["provider"] for a in await attempts_of(state, payment_id)] == ["vtpass"]
+
+
+async def _sent_without_answer(state: AppState, payment_id: str) -> bool:
+    found = await query(
+        state,
+        "SELECT count(*) AS n FROM provider_calls WHERE payment_id = :id "
+        "AND kind = 'purchase' AND delivery = 'sent_unknown'",
+        id=payment_id,
+    )
+    return int(found[0]["n"]) >= 1
+
+
+@pytest.mark.parametrize(
+    "settings_overrides",
     [{"routing_wait_min_seconds": 0.2, "routing_wait_max_seconds": 0.5}],
     indirect=True,
 )
@@ -148,7 +194,7 @@ async def test_two_workers_see_one_breaker_state(
     [skipped] = [choice for choice in route if choice.provider.value == "interswitch"]
     assert not skipped.eligible and skipped.temporary
     assert skipped.reason.startswith("skipped: circuit open until")
-    assert "2 definite failures in a row" in skipped.reason
+    assert "2 failures in a row" in skipped.reason
     # ...and reports the same breaker, with why and since.
     [overall] = [h for h in health if h.provider == "interswitch" and h.biller is None]
     assert (overall.breaker_state, overall.failed) == ("open", 2)

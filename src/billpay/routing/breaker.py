@@ -1,13 +1,15 @@
 """Per-provider circuit breakers shared by every worker through Postgres (DESIGN §4, issue #13).
 
-closed ──(K definite failures in a row, or a failure rate over the last N verdicts)──▶ open
+closed ──(K failures in a row, or a failure rate over the last N verdicts)──▶ open
 open ──(cool-down elapsed)──▶ half-open: exactly ONE trial purchase is let through
 half-open ──trial succeeded──▶ closed;  ──trial failed──▶ open again
 
-Only definite failures count against a provider (a failed attempt: the provider said no, or it
-stayed unreachable after every retry). A pending, processing or unknown answer is a normal
-answer — VTpass documents ``099 TRANSACTION IS PROCESSING`` — and decides nothing: the payment
-is requeried, and its rate is shown and alerted on separately (``routing.health``).
+Only failures count against a provider: definite ones (the provider said no, or it stayed
+unreachable after every retry) and calls that got no usable answer (a timeout, a broken
+connection, a 5xx, a body that is not JSON: what an outage looks like; the payment itself stays
+unknown and is requeried, never failed over). A readable pending or processing answer is
+normal — VTpass documents ``099 TRANSACTION IS PROCESSING`` — and decides nothing; its rate is
+shown and alerted on separately (``routing.health``).
 
 One row per (provider, biller) in ``provider_breakers``, biller '' for the provider overall, so
 every worker and the API read one state. The verdicts come from the attempts themselves, in the
@@ -192,7 +194,7 @@ def trip_reason(verdicts: Sequence[tuple[bool, str | None]], policy: BreakerPoli
     last = next((status for failed, status in verdicts if failed), None)
     detail = f" (last: {last})" if last else ""
     if in_a_row >= policy.consecutive_failures:
-        return f"{in_a_row} definite failures in a row{detail}"
+        return f"{in_a_row} failures in a row{detail}"
     failures = sum(failed for failed, _ in verdicts)
     if len(verdicts) >= policy.min_samples and failures >= policy.failure_rate * len(verdicts):
         return f"{failures} of the last {len(verdicts)} attempts failed{detail}"

@@ -1,9 +1,10 @@
 """Provider and provider×biller health from the attempts in Postgres (issue #13).
 
 Every worker, the API, the dashboard, ``/metrics`` and the alerts read this one computation, so
-they agree. ``failed`` counts what speaks against a provider (definite failures, and transport
-failures: unreachable after every retry); ``unknown`` counts pending/processing answers still
-being requeried, which are normal and never count against it.
+they agree. ``failed`` counts failed attempts (the provider said no, or stayed unreachable
+after every retry); ``unknown`` counts attempts still being requeried (pending answers,
+timeouts). The breaker judges calls, not only attempts: one that got no usable answer counts
+against the provider there, a readable pending answer never does (``routing.breaker``).
 """
 
 from __future__ import annotations

@@ -103,17 +103,33 @@ async def outcome_figures(session: AsyncSession, since: datetime) -> list[Outcom
 async def recent_verdicts(
     session: AsyncSession, provider: str, biller: str, since: datetime, limit: int
 ) -> list[tuple[bool, str | None]]:
-    """(failed?, provider status) of the provider's latest definite live outcomes of attempts
-    made and finished since ``since``, newest first; ``biller`` '' for every biller."""
+    """(failed?, provider status) of the provider's latest verdicts on live attempts made
+    since ``since``, newest first; ``biller`` '' for every biller.
+
+    A verdict is an attempt's definite outcome, or a purchase or requery call that got no
+    usable answer (a timeout, a broken connection, a 5xx, a body that is not JSON): what an
+    outage looks like, though the payment itself stays unknown and is requeried."""
     rows = await _fetch(
         session,
         """
-        SELECT a.outcome = 'failed' AS failed, a.provider_status
-        FROM payment_attempts a JOIN payments p ON p.id = a.payment_id
-        WHERE a.provider = $1 AND ($2 = '' OR p.biller = $2) AND p.livemode
-          AND a.created_at >= $3 AND a.finished_at >= $3
-          AND a.outcome IN ('succeeded', 'failed')
-        ORDER BY a.finished_at DESC LIMIT $4
+        SELECT failed, provider_status FROM (
+            SELECT a.outcome = 'failed' AS failed, a.provider_status, a.finished_at AS at
+            FROM payment_attempts a JOIN payments p ON p.id = a.payment_id
+            WHERE a.provider = $1 AND ($2 = '' OR p.biller = $2) AND p.livemode
+              AND a.created_at >= $3 AND a.finished_at >= $3
+              AND a.outcome IN ('succeeded', 'failed')
+            UNION ALL
+            SELECT true, coalesce(c.error, 'HTTP ' || c.http_status), c.started_at
+            FROM payment_attempts a JOIN payments p ON p.id = a.payment_id
+            JOIN provider_calls c ON c.attempt_id = a.id
+            WHERE a.provider = $1 AND ($2 = '' OR p.biller = $2) AND p.livemode
+              AND a.created_at >= $3 AND c.started_at >= $3
+              AND a.outcome IS DISTINCT FROM 'failed'  -- counted once, as the attempt
+              AND c.kind IN ('purchase', 'requery')
+              AND (c.delivery = 'sent_unknown' OR c.http_status >= 500
+                   OR (c.delivery = 'answered' AND c.response IS NULL))
+        ) verdicts
+        ORDER BY at DESC LIMIT $4
         """,
         provider,
         biller,

@@ -240,7 +240,7 @@ class Processor:
                 await self._record_calls(session, call, made)
                 # After the attempt's outcome is written: the breaker reads its verdict back.
                 await routes.record(
-                    session, call.permit, _health_outcome(evidence), result.provider_status
+                    session, call.permit, _health_outcome(result, evidence), result.provider_status
                 )
                 return again
         except StaleTransition:
@@ -250,7 +250,7 @@ class Processor:
                 await attempts_repo.update(session, call.attempt.id, evidence)
                 await self._record_calls(session, call, made)
                 await routes.record(
-                    session, call.permit, _health_outcome(evidence), result.provider_status
+                    session, call.permit, _health_outcome(result, evidence), result.provider_status
                 )
                 await repo.release(session, call.payment.id, self.owner, None)
             return False
@@ -442,15 +442,21 @@ class Processor:
         return datetime.now(UTC) + timedelta(seconds=delay)
 
 
-def _health_outcome(evidence: Mapping[str, Any]) -> Outcome:
-    """What the attempt's new outcome says about the provider: a definite failure (including
-    unreachable after every retry), a success, or nothing yet (pending, unknown, sent again)."""
+def _health_outcome(result: VendResult, evidence: Mapping[str, Any]) -> Outcome:
+    """What this answer says about the provider: a failure (a definite one, unreachable after
+    every retry, or no usable answer at all), a success, or nothing (a readable pending
+    answer: VTpass documents ``099`` as normal). The payment's own outcome is unaffected."""
     outcome = evidence.get("outcome")
     if outcome == AttemptOutcome.SUCCEEDED:
         return Outcome.SUCCEEDED
-    if outcome == AttemptOutcome.FAILED:
+    if outcome == AttemptOutcome.FAILED or _no_usable_answer(result):
         return Outcome.FAILED
     return Outcome.UNKNOWN
+
+
+def _no_usable_answer(result: VendResult) -> bool:
+    """Sent, and then a timeout, a broken connection, a 5xx or a body that is not JSON."""
+    return result.sent and (result.response is None or (result.http_status or 0) >= 500)
 
 
 def _failure_detail(last: PaymentAttempt | None) -> dict[str, Any]:
