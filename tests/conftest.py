@@ -22,12 +22,12 @@ from billpay.app import create_app
 from billpay.bootstrap import build_state
 from billpay.catalog.service import sync as sync_catalog
 from billpay.clients.service import create_client, top_up
-from billpay.config import PROVIDER_FIELDS, Settings
+from billpay.config import Settings
 from billpay.db.embedded import embedded_postgres
 from billpay.db.engine import asyncpg_dsn
 from billpay.db.migrate import upgrade
 from billpay.ledger.repository import ACCOUNT_IDS
-from billpay.sandbox.app import create_sandbox_app, sandbox_settings
+from billpay.sandbox.app import create_sandbox_app
 from billpay.sandbox.flutterwave.state import FlutterwaveSandboxState
 from billpay.sandbox.interswitch.state import InterswitchSandboxState
 from billpay.sandbox.paystack.state import PaystackSandboxState
@@ -35,6 +35,7 @@ from billpay.sandbox.server import ThreadedServer
 from billpay.sandbox.vtpass.state import VTpassSandboxState
 from billpay.state import AppState
 from billpay.worker.runner import Worker
+from flows import make_settings
 
 # Tables emptied between tests; the catalog is synced once per session and kept.
 TRANSIENT_TABLES = (
@@ -128,31 +129,6 @@ def _logging_restored() -> Iterator[None]:
 def _reset_sandboxes(sandbox_states: dict[str, Any]) -> None:
     for state in sandbox_states.values():
         state.reset()
-
-
-def make_settings(sandbox_url: str, database_url: str, **overrides: Any) -> Settings:
-    values: dict[str, Any] = {
-        **sandbox_settings(sandbox_url),
-        "database_url": database_url,
-        "retry_schedule_seconds": [0.05, 0.1, 0.2],
-        "poll_interval_seconds": 0.5,
-        "lease_seconds": 5.0,
-        "provider_timeout_seconds": 2.0,
-        # Up to 20 connections per state: several test runs share one server's 100. A busy
-        # machine makes a burst of requests wait for a connection far longer than production
-        # would: the wait is generous so that it slows a test down instead of failing it.
-        "db_pool_size": 10,
-        "db_pool_timeout_seconds": 120.0,
-        # Alert rules call the simulators' balance endpoints: only the alert tests turn them on.
-        "alert_interval_seconds": 0.0,
-    }
-    values.update(overrides)
-    # A test leaves a provider out by blanking one of its settings: blank the rest with it,
-    # or the settings are a provider configured halfway (refused at startup).
-    for fields in PROVIDER_FIELDS.values():
-        if any(field in overrides and overrides[field] is None for field in fields.required):
-            values.update(dict.fromkeys(fields.required))
-    return Settings.model_validate(values)
 
 
 @pytest.fixture

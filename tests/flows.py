@@ -13,7 +13,7 @@ import httpx
 from sqlalchemy import text
 
 from billpay.clients.service import create_client
-from billpay.config import Settings
+from billpay.config import PROVIDER_FIELDS, Settings
 from billpay.ledger.reconcile import reconcile
 from billpay.sandbox.app import sandbox_settings
 from billpay.state import AppState
@@ -29,6 +29,31 @@ Rows = list[dict[str, Any]]
 
 
 BILL_PROVIDERS = ("vtpass", "flutterwave", "interswitch")
+
+
+def make_settings(sandbox_url: str, database_url: str, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        **sandbox_settings(sandbox_url),
+        "database_url": database_url,
+        "retry_schedule_seconds": [0.05, 0.1, 0.2],
+        "poll_interval_seconds": 0.5,
+        "lease_seconds": 5.0,
+        "provider_timeout_seconds": 2.0,
+        # Up to 20 connections per state: several test runs share one server's 100. A busy
+        # machine makes a burst of requests wait for a connection far longer than production
+        # would: the wait is generous so that it slows a test down instead of failing it.
+        "db_pool_size": 10,
+        "db_pool_timeout_seconds": 120.0,
+        # Alert rules call the simulators' balance endpoints: only the alert tests turn them on.
+        "alert_interval_seconds": 0.0,
+    }
+    values.update(overrides)
+    # A test leaves a provider out by blanking one of its settings: blank the rest with it,
+    # or the settings are a provider configured halfway (refused at startup).
+    for fields in PROVIDER_FIELDS.values():
+        if any(field in overrides and overrides[field] is None for field in fields.required):
+            values.update(dict.fromkeys(fields.required))
+    return Settings.model_validate(values)
 
 
 def routed_only_to(*providers: str) -> dict[str, Any]:

@@ -24,8 +24,7 @@ from billpay.sandbox.server import ThreadedServer
 from billpay.sandbox.vtpass.state import VTpassSandboxState
 from billpay.state import AppState
 from billpay.worker.runner import Worker
-from conftest import make_settings
-from flows import account_balance, airtime, ledger_ok, pay, query, routed_only_to
+from flows import account_balance, airtime, ledger_ok, make_settings, pay, query, routed_only_to
 
 
 @pytest.fixture

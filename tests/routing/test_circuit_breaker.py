@@ -22,9 +22,7 @@ FAIL, OK = (True, "016"), (False, "000")
 
 
 def test_k_definite_failures_in_a_row_open_it_and_say_so() -> None:
-    assert trip_reason([FAIL, FAIL, FAIL, OK], POLICY) == (
-        "3 failures in a row (last: 016)"
-    )
+    assert trip_reason([FAIL, FAIL, FAIL, OK], POLICY) == ("3 failures in a row (last: 016)")
     assert trip_reason([FAIL, FAIL, OK], POLICY) is None  # a success broke the run
 
 
