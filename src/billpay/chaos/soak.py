@@ -335,34 +335,38 @@ class Soak:
 
     # --- the end ----------------------------------------------------------------------------
 
-    async def settle(self, system_account: str) -> bool:
+    async def settle(self, system_account: str) -> dict[str, int]:
         """Wait until every payment is final or in review, every refund sent, every merchant
         webhook delivered, every reversal the simulators made noticed and every deposit read
-        by the watcher; False when that never happens."""
-        deadline = time.monotonic() + DEADLINE_SECONDS + SETTLE_GRACE_SECONDS
+        by the watcher; what was still outstanding when that never happened (empty: settled).
+
+        The patience grows with the run: a long run leaves a longer webhook backlog."""
+        patience = DEADLINE_SECONDS + SETTLE_GRACE_SECONDS + self.options.payments / 20
+        deadline = time.monotonic() + patience
         connection = await asyncpg.connect(asyncpg_dsn(self.options.database_url))
         try:
-            while time.monotonic() < deadline:
+            while True:
                 self.fleet.revive_dead()
-                if not await self._unsettled(connection) and await self._watcher_caught_up(
-                    connection, system_account
-                ):
-                    return True
+                outstanding = await self._outstanding(connection, system_account)
+                if not outstanding or time.monotonic() >= deadline:
+                    return outstanding
                 await asyncio.sleep(1)
-            return False
         finally:
             await connection.close()
 
-    async def _unsettled(self, connection: asyncpg.Connection) -> int:
+    async def _outstanding(self, connection: asyncpg.Connection, account: str) -> dict[str, int]:
         reversed_references = [vend.request_id for vend in self.vtpass.vends() if vend.reversed]
         counts = await connection.fetchrow(
             "SELECT"
-            " (SELECT count(*) FROM payments WHERE status <> ALL($1::text[])) AS open,"
-            " (SELECT count(*) FROM stellar_refunds WHERE status = ANY($2::text[])) AS refunds,"
+            " (SELECT count(*) FROM payments WHERE status <> ALL($1::text[])) AS open_payments,"
+            " (SELECT count(*) FROM stellar_refunds WHERE status = ANY($2::text[]))"
+            "   AS open_refunds,"
             " (SELECT count(*) FROM outbox_messages WHERE channel = 'webhook'"
-            "   AND status = 'pending') AS webhooks,"
+            "   AND status = 'pending') AS pending_webhooks,"
+            # The attempt that paid: a vend reversed before billpay read it is a failure it
+            # saw (VTpass's documented "reversed"), and the payment may be paid elsewhere.
             " (SELECT count(*) FROM payments p JOIN payment_attempts a ON a.payment_id = p.id"
-            "   WHERE p.status = 'paid' AND a.provider = 'vtpass'"
+            "   WHERE p.status = 'paid' AND a.provider = 'vtpass' AND a.outcome = 'succeeded'"
             "   AND a.provider_reference = ANY($3::text[])) AS unnoticed_reversals",
             list(FINAL),
             list(OPEN_REFUNDS),
@@ -370,18 +374,21 @@ class Soak:
         )
         if counts is None:
             raise RuntimeError("the settle query returned no row")
-        return sum(int(count) for count in counts.values())
+        outstanding = {name: int(count) for name, count in counts.items() if count}
+        unread = await self._unread_payments(connection, account)
+        if unread:
+            outstanding["payments_the_watcher_has_not_read"] = unread
+        return outstanding
 
-    async def _watcher_caught_up(self, connection: asyncpg.Connection, account: str) -> bool:
-        """The watcher's stored cursor is at the account's latest payment: a deposit it has
-        not read yet is not judged as lost (one it skipped still is: the cursor passed it)."""
-        latest = self.horizon.payments(account_id=account, order="desc", limit=1)
-        if not latest:
-            return True
+    async def _unread_payments(self, connection: asyncpg.Connection, account: str) -> int:
+        """How many of the account's payments lie past the watcher's stored cursor: a deposit
+        it has not read yet is not judged as lost (one it skipped still is: the cursor passed
+        it)."""
         cursor = await connection.fetchval(
             "SELECT paging_token FROM stellar_cursors WHERE account = $1", account
         )
-        return cursor is not None and int(cursor) >= int(latest[0][0].body["paging_token"])
+        after = int(cursor) if cursor is not None else None
+        return len(self.horizon.payments(account_id=account, cursor=after, limit=200))
 
     def reconcile(self, env: dict[str, str]) -> tuple[bool, int]:
         result = subprocess.run(
@@ -438,7 +445,7 @@ class Soak:
                 )
                 await _wait_for(api)
                 await asyncio.gather(self.load(api, payer), self.chaos(api))
-                settled = await self.settle(_system_account(sandbox.url))
+                outstanding = await self.settle(_system_account(sandbox.url))
             (self.work_dir / "merchant-webhooks.json").write_text(json.dumps(self.merchant.bodies))
             connection = await asyncpg.connect(asyncpg_dsn(self.options.database_url))
             try:
@@ -454,8 +461,8 @@ class Soak:
                 )
             finally:
                 await connection.close()
-            if not settled:
-                verdict.problem("some payments never settled")
+            if outstanding:
+                verdict.problem(f"the soak never settled; still outstanding: {outstanding}")
             if self.tally.duplicates_doubled:
                 verdict.problem(f"{self.tally.duplicates_doubled} duplicate creates paid twice")
             if self.tally.creates_unanswered:
