@@ -44,6 +44,9 @@ def make_settings(sandbox_url: str, database_url: str, **overrides: Any) -> Sett
         # would: the wait is generous so that it slows a test down instead of failing it.
         "db_pool_size": 10,
         "db_pool_timeout_seconds": 120.0,
+        # Opening a connection on a loaded machine (the CI suite beside a chaos soak) took
+        # longer than the 5 s default: 50 concurrent creates answered 503.
+        "db_connect_timeout_seconds": 60.0,
         # Alert rules call the simulators' balance endpoints: only the alert tests turn them on.
         "alert_interval_seconds": 0.0,
     }

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 import asyncpg
 import pytest
 from alembic.script import ScriptDirectory
+from sqlalchemy.engine import make_url
 
 from billpay.db.engine import asyncpg_dsn
 from billpay.db.migrate import (
@@ -65,8 +66,9 @@ async def versioned_database(database_url: str) -> AsyncIterator[str]:
     admin = await asyncpg.connect(asyncpg_dsn(database_url))
     try:
         await admin.execute(f'CREATE DATABASE "{name}"')
-        base, _, _ = asyncpg_dsn(database_url).rpartition("/")
-        url = f"{base}/{name}"
+        # make_url keeps the embedded server's socket (a ``host`` query parameter).
+        own = make_url(database_url).set(database=name).render_as_string(hide_password=False)
+        url = asyncpg_dsn(own)
         connection = await asyncpg.connect(url)
         try:
             await connection.execute(
