@@ -28,12 +28,12 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 
+from bench.scratch import drop_database, fresh_database
 from billpay.bootstrap import build_state
 from billpay.clients.service import create_client
 from billpay.config import Settings
@@ -124,26 +124,6 @@ FROM (
 """
 
 
-async def _fresh_database(admin_url: str) -> str:
-    name = f"billpay_bench_{uuid.uuid4().hex[:10]}"
-    connection = await asyncpg.connect(asyncpg_dsn(admin_url))
-    try:
-        await connection.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await connection.close()
-    base, _, _ = asyncpg_dsn(admin_url).rpartition("/")
-    return f"{base}/{name}"
-
-
-async def _drop_database(admin_url: str, url: str) -> None:
-    name = url.rpartition("/")[2]
-    connection = await asyncpg.connect(asyncpg_dsn(admin_url))
-    try:
-        await connection.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-    finally:
-        await connection.close()
-
-
 async def seed(url: str, payments: int, clients: int) -> dict[str, float]:
     settings = Settings.model_validate({"database_url": url})
     state = build_state(settings, url)
@@ -228,7 +208,7 @@ def time_cli(url: str) -> dict[str, Any]:
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     admin = os.environ.get("DATABASE_URL")
     url = (
-        await _fresh_database(admin)
+        await fresh_database(admin)
         if admin
         else start_embedded_postgres(Path(tempfile.mkdtemp(prefix="billpay-bench-reconcile-")))
     )
@@ -243,7 +223,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         cli = time_cli(url)
     finally:
         if admin:
-            await _drop_database(admin, url)
+            await drop_database(admin, url)
     best = min(runs, key=lambda r: r["seconds"])
     return {
         "payments": args.payments,

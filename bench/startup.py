@@ -25,18 +25,16 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 from typing import IO, Any
 
-import asyncpg
 import httpx
 
+from bench.scratch import drop_database, fresh_database
 from billpay.config import Settings
 from billpay.db.embedded import start_embedded_postgres
-from billpay.db.engine import asyncpg_dsn
 from billpay.db.migrate import upgrade
 from billpay.sandbox.app import create_sandbox_app, sandbox_settings
 from billpay.sandbox.server import ThreadedServer, free_port
@@ -163,30 +161,10 @@ def run_all(url: str, runs: int) -> dict[str, list[float]]:
         sandbox.stop()
 
 
-async def _fresh_database(admin_url: str) -> str:
-    name = f"billpay_bench_{uuid.uuid4().hex[:10]}"
-    connection = await asyncpg.connect(asyncpg_dsn(admin_url))
-    try:
-        await connection.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await connection.close()
-    base, _, _ = asyncpg_dsn(admin_url).rpartition("/")
-    return f"{base}/{name}"
-
-
-async def _drop_database(admin_url: str, url: str) -> None:
-    name = url.rpartition("/")[2]
-    connection = await asyncpg.connect(asyncpg_dsn(admin_url))
-    try:
-        await connection.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-    finally:
-        await connection.close()
-
-
 def run(args: argparse.Namespace) -> dict[str, Any]:
     admin = os.environ.get("DATABASE_URL")
     url = (
-        asyncio.run(_fresh_database(admin))
+        asyncio.run(fresh_database(admin))
         if admin
         else start_embedded_postgres(Path(tempfile.mkdtemp(prefix="billpay-bench-startup-")))
     )
@@ -195,7 +173,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         seconds = run_all(url, args.runs)
     finally:
         if admin:
-            asyncio.run(_drop_database(admin, url))
+            asyncio.run(drop_database(admin, url))
     floor = statistics.median(seconds["python -c 'import sqlalchemy, fastapi'"])
     return {
         "runs": args.runs,
