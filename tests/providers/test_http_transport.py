@@ -9,7 +9,7 @@ import pytest
 import structlog
 
 from billpay.config import Settings
-from billpay.providers.http import Delivery, ProviderTransport
+from billpay.providers.http import Delivery, HttpxSender, ProviderTransport
 
 URL = "https://provider.test/api/pay"
 Handler = Callable[[httpx.Request], httpx.Response]
@@ -17,7 +17,7 @@ Handler = Callable[[httpx.Request], httpx.Response]
 
 def transport_for(handler: Handler) -> ProviderTransport:
     client = httpx.AsyncClient(transport=httpx.MockTransport(handler))
-    return ProviderTransport("test", client, timeout=2.0, owns_client=True)
+    return ProviderTransport("test", HttpxSender(client, timeout=2.0, owns_client=True))
 
 
 def raising(error: Exception) -> Handler:
@@ -124,12 +124,11 @@ async def test_a_failure_is_logged_with_the_path_only() -> None:
     await http.aclose()
 
 
-async def test_aclose_closes_only_a_client_it_created() -> None:
+async def test_a_lent_client_sends_and_is_left_open() -> None:
     lent = httpx.AsyncClient(transport=httpx.MockTransport(lambda r: httpx.Response(200)))
-    await ProviderTransport.for_provider("test", Settings(), lent).aclose()
+    http = ProviderTransport.for_provider("test", Settings(), lent)
+
+    assert (await http.send("GET", URL)).delivery is Delivery.ANSWERED
+    await http.aclose()
     assert not lent.is_closed
     await lent.aclose()
-
-    owned = ProviderTransport.for_provider("test", Settings())
-    await owned.aclose()
-    assert owned.client.is_closed

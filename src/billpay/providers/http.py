@@ -11,19 +11,28 @@ It sends a request and says which of three things happened (DESIGN §2, "Attempt
 Failures are logged here, with the method and path only: query strings, headers and bodies
 carry customer details and credentials. Every exchange, masked, also goes to the caller's call
 record when one is being collected (``billpay.providers.calls``).
+
+Requests go out over one aiohttp session per provider (keep-alive pool), unless an httpx
+client is lent (tests lend one over ``httpx.MockTransport``): per call, aiohttp costs about a
+tenth of httpx's CPU, and httpx's cost grows with the calls in flight (``bench/transport.py``).
 """
 
 from __future__ import annotations
 
+import codecs
 import enum
 import json
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from email.message import Message
 from functools import cached_property
-from typing import Any
+from typing import Any, Protocol
+from urllib.parse import urlencode, urlsplit
+from urllib.request import getproxies, proxy_bypass
 
+import aiohttp
 import httpx
 import structlog
 
@@ -34,13 +43,22 @@ from billpay.redact import mask_text, redact
 log = structlog.get_logger(__name__)
 
 RAW_TEXT_LIMIT = 500  # how much of a non-JSON body is kept as evidence
+IDLE_CONNECTION_SECONDS = 5.0  # how long an idle pooled connection is kept
 
-# Raised before a single byte of the request was written.
+# Raised before a single byte of the request was written. aiohttp raises the connector
+# errors (refused, DNS, TLS handshake, proxy) and ``ConnectionTimeoutError`` (no free pooled
+# connection, or no connection, within the connect timeout) only from ``connector.connect``,
+# before the request is written. A plain ``TimeoutError`` is not here: aiohttp raises it when
+# the overall deadline passes, which may be after the request went out.
 NEVER_SENT_ERRORS: tuple[type[Exception], ...] = (
     httpx.ConnectError,
     httpx.ConnectTimeout,
     httpx.PoolTimeout,
+    aiohttp.ClientConnectorError,
+    aiohttp.ConnectionTimeoutError,
 )
+# Every failure of a request that is the transport's to report; anything else is a bug.
+TRANSPORT_ERRORS: tuple[type[Exception], ...] = (httpx.HTTPError, aiohttp.ClientError, TimeoutError)
 
 
 class Delivery(enum.StrEnum):
@@ -58,19 +76,14 @@ def delivery_after(error: Exception) -> Delivery:
 class Answer:
     """An HTTP answer with its body read; nothing about it decided."""
 
-    response: httpx.Response
+    status: int
+    content: bytes
+    headers: Mapping[str, str] = field(default_factory=dict)  # case-insensitive when received
 
-    @property
-    def status(self) -> int:
-        return self.response.status_code
-
-    @property
-    def content(self) -> bytes:
-        return self.response.content
-
-    @property
+    @cached_property
     def text(self) -> str:
-        return self.response.text
+        """The body decoded with its declared charset (UTF-8 when none), never failing."""
+        return self.content.decode(_charset(self.headers.get("content-type")), errors="replace")
 
     def json(self) -> Any:
         """The body as JSON. Raises ``ValueError`` when it is not JSON (or not text at all)."""
@@ -115,8 +128,8 @@ class Exchange:
     elapsed_ms: int = 0
 
     @classmethod
-    def answered(cls, response: httpx.Response, elapsed_ms: int = 0) -> Exchange:
-        return cls(Delivery.ANSWERED, answer=Answer(response), elapsed_ms=elapsed_ms)
+    def answered(cls, answer: Answer, elapsed_ms: int = 0) -> Exchange:
+        return cls(Delivery.ANSWERED, answer=answer, elapsed_ms=elapsed_ms)
 
     @classmethod
     def failed(cls, error: Exception, elapsed_ms: int = 0) -> Exchange:
@@ -133,38 +146,59 @@ class Exchange:
         return self.delivery is not Delivery.NEVER_SENT
 
     @property
+    def timed_out(self) -> bool:
+        """No answer came back in time (whichever client: both raise a ``TimeoutError`` kind)."""
+        return isinstance(self.error, httpx.TimeoutException | TimeoutError)
+
+    @property
     def problem(self) -> str:
         """Why no answer came back (``"ConnectError: refused"``); empty when one did."""
         return describe(self.error) if self.error is not None else ""
 
 
-class ProviderTransport:
-    """Sends one provider's requests over one client; closes the client only if it owns it."""
+class Sender(Protocol):
+    """Puts one request on the wire and reads its whole answer; raises on a transport failure."""
 
-    def __init__(
-        self, provider: str, client: httpx.AsyncClient, *, timeout: float, owns_client: bool
-    ) -> None:
+    async def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Mapping[str, str] | None,
+        headers: Mapping[str, str] | None,
+        content: bytes | None,
+        json: Mapping[str, Any] | None,
+        data: Mapping[str, str] | None,
+    ) -> Answer: ...
+
+    async def aclose(self) -> None: ...
+
+    @property
+    def closed(self) -> bool: ...
+
+
+class ProviderTransport:
+    """Sends one provider's requests through one sender, and says what became of each."""
+
+    def __init__(self, provider: str, sender: Sender) -> None:
         self._provider = provider
-        self._client = client
-        self._timeout = timeout
-        self._owns_client = owns_client
+        self._sender = sender
 
     @classmethod
     def for_provider(
         cls, provider: str, settings: Settings, client: httpx.AsyncClient | None = None
     ) -> ProviderTransport:
-        """Over ``client`` when one is lent, else over a pooled client of its own."""
-        owned = client is None
+        """Over ``client`` when one is lent (left open on close), else over a pool of its own."""
+        if client is None:
+            return cls(provider, AiohttpSender(settings))
         return cls(
             provider,
-            provider_client(settings) if client is None else client,
-            timeout=settings.provider_timeout_seconds,
-            owns_client=owned,
+            HttpxSender(client, timeout=settings.provider_timeout_seconds, owns_client=False),
         )
 
     @property
-    def client(self) -> httpx.AsyncClient:
-        return self._client
+    def closed(self) -> bool:
+        return self._sender.closed
 
     async def send(
         self,
@@ -180,17 +214,10 @@ class ProviderTransport:
         started_at = datetime.now(UTC)
         started = time.monotonic()
         try:
-            response = await self._client.request(
-                method,
-                url,
-                params=params,
-                headers=headers,
-                content=content,
-                json=json,
-                data=data,
-                timeout=self._timeout,
+            answer = await self._sender.request(
+                method, url, params=params, headers=headers, content=content, json=json, data=data
             )
-        except httpx.HTTPError as exc:
+        except TRANSPORT_ERRORS as exc:
             exchange = Exchange.failed(exc, _elapsed_ms(started))
             log.warning(
                 "provider call without an answer",
@@ -201,7 +228,7 @@ class ProviderTransport:
                 error=exchange.problem,
             )
         else:
-            exchange = Exchange.answered(response, _elapsed_ms(started))
+            exchange = Exchange.answered(answer, _elapsed_ms(started))
         kind = calls.current_kind()
         if kind is not None:  # someone keeps the evidence of this exchange
             request = calls.masked_request(method, url, params, content, json, data)
@@ -209,8 +236,7 @@ class ProviderTransport:
         return exchange
 
     async def aclose(self) -> None:
-        if self._owns_client:
-            await self._client.aclose()
+        await self._sender.aclose()
 
 
 def _call_record(
@@ -240,19 +266,165 @@ def _call_record(
     )
 
 
-def provider_client(settings: Settings) -> httpx.AsyncClient:
-    """A pooled client whose every connection is kept alive.
+class HttpxSender:
+    """Over an httpx client; closes it only if it owns it."""
 
-    httpx keeps only 20 idle connections by default: a worker with more calls in flight
-    than that opened and closed a TCP connection for most of them. The pool is also scanned
-    on every request, so it is kept to ``PROVIDER_MAX_CONNECTIONS``; calls beyond that wait
-    for a free connection (within the call's timeout).
+    def __init__(self, client: httpx.AsyncClient, *, timeout: float, owns_client: bool) -> None:
+        self._client = client
+        self._timeout = timeout
+        self._owns_client = owns_client
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Mapping[str, str] | None,
+        headers: Mapping[str, str] | None,
+        content: bytes | None,
+        json: Mapping[str, Any] | None,
+        data: Mapping[str, str] | None,
+    ) -> Answer:
+        response = await self._client.request(
+            method,
+            url,
+            params=params,
+            headers=headers,
+            content=content,
+            json=json,
+            data=data,
+            timeout=self._timeout,
+        )
+        return Answer(response.status_code, response.content, response.headers)
+
+    async def aclose(self) -> None:
+        if self._owns_client:
+            await self._client.aclose()
+
+    @property
+    def closed(self) -> bool:
+        return self._client.is_closed
+
+
+class AiohttpSender:
+    """One aiohttp session whose connections are all kept alive, made on first use (aiohttp
+    wants a running event loop) and closed by ``aclose``.
+
+    At most ``PROVIDER_MAX_CONNECTIONS`` connections; calls beyond that wait for a free one.
+    Timeouts are per phase, as httpx's were: getting a connection (pool wait and connect) and
+    each wait for answer bytes are bounded by ``PROVIDER_TIMEOUT_SECONDS`` each. A connect-phase
+    timeout is then ``ConnectionTimeoutError`` (never sent); an overall deadline would instead
+    surface as a plain ``TimeoutError`` that says nothing about whether the request left.
+    Writing needs no bound of its own: a request body this small goes into the socket buffer
+    at once, and the read timer starts when it has.
     """
-    limit = settings.provider_max_connections
-    return httpx.AsyncClient(
-        timeout=settings.provider_timeout_seconds,
-        limits=httpx.Limits(max_connections=limit, max_keepalive_connections=limit),
-    )
+
+    def __init__(self, settings: Settings) -> None:
+        self._max_connections = settings.provider_max_connections
+        seconds = settings.provider_timeout_seconds
+        self._timeout = aiohttp.ClientTimeout(total=None, connect=seconds, sock_read=seconds)
+        self._session: aiohttp.ClientSession | None = None
+        self._proxies: dict[tuple[str, str], str | None] = {}
+        self._closed = False
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def _opened(self) -> aiohttp.ClientSession:
+        if self._closed:
+            raise RuntimeError("provider transport is closed")
+        if self._session is None:
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(
+                    limit=self._max_connections,
+                    # Idle connections go after 5 s, as httpx's did: reusing one the provider is
+                    # closing (servers drop idle ones after 5 s and up) makes a purchase unknown.
+                    keepalive_timeout=IDLE_CONNECTION_SECONDS,
+                ),
+                timeout=self._timeout,
+                # Providers authenticate with keys, not cookies; a jar would only carry one
+                # call's cookies into the next, and filtering it costs time on every call.
+                cookie_jar=aiohttp.DummyCookieJar(),
+            )
+            # aiohttp sends a GET/PUT/DELETE again, once, when a kept-alive connection fails
+            # under it; if that second try cannot connect, the call would read as never sent
+            # though the first may have arrived. There is no public switch; aiohttp's own
+            # test client turns it off the same way (a test guards it).
+            self._session._retry_connection = False
+        return self._session
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Mapping[str, str] | None,
+        headers: Mapping[str, str] | None,
+        content: bytes | None,
+        json: Mapping[str, Any] | None,
+        data: Mapping[str, str] | None,
+    ) -> Answer:
+        body, content_type = encoded_body(content, json, data)
+        sent_headers = dict(headers or {})
+        if content_type is not None and not any(k.lower() == "content-type" for k in sent_headers):
+            sent_headers["content-type"] = content_type
+        # A redirect is an answer for the caller to judge, as it was over httpx: following it
+        # would turn a POST into a GET somewhere else.
+        async with self._opened().request(
+            method,
+            url,
+            params=params,
+            headers=sent_headers,
+            data=body,
+            allow_redirects=False,
+            proxy=self._proxy_for(url),
+        ) as response:
+            return Answer(response.status, await response.read(), response.headers)
+
+    def _proxy_for(self, url: str) -> str | None:
+        """The egress proxy the environment names for ``url`` (``HTTPS_PROXY``, ``NO_PROXY``…),
+        honoured as httpx honoured it (providers allow-list our IPs). Looked up once per
+        origin: aiohttp's own ``trust_env`` looks it up in a thread on every request."""
+        parts = urlsplit(url)
+        origin = (parts.scheme, parts.netloc)
+        if origin not in self._proxies:
+            bypass = parts.hostname is None or proxy_bypass(parts.hostname)
+            self._proxies[origin] = None if bypass else getproxies().get(parts.scheme)
+        return self._proxies[origin]
+
+    async def aclose(self) -> None:
+        self._closed = True
+        if self._session is not None:
+            await self._session.close()
+
+
+def encoded_body(
+    content: bytes | None, json_body: Mapping[str, Any] | None, data: Mapping[str, str] | None
+) -> tuple[bytes | None, str | None]:
+    """The request body and its content type, encoded byte for byte as httpx encodes them."""
+    if content is not None:
+        return content, None
+    if json_body is not None:
+        text = json.dumps(json_body, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+        return text.encode(), "application/json"
+    if data is not None:
+        return urlencode(data, doseq=True).encode(), "application/x-www-form-urlencoded"
+    return None, None
+
+
+def _charset(content_type: str | None) -> str:
+    """The charset a Content-Type names, when Python knows it; else UTF-8."""
+    if content_type:
+        message = Message()
+        message["content-type"] = content_type
+        charset = message.get_content_charset()
+        if charset:
+            try:
+                return codecs.lookup(charset).name
+            except LookupError:
+                pass
+    return "utf-8"
 
 
 def describe(error: BaseException) -> str:

@@ -465,4 +465,4 @@ async def test_aclose_closes_only_a_client_it_created() -> None:
 
     owned = FlutterwaveConnector(settings())
     await owned.aclose()
-    assert owned._http.client.is_closed
+    assert owned._http.closed

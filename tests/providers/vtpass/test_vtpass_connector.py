@@ -83,18 +83,17 @@ def raising(error: type[httpx.TransportError]) -> Handler:
 async def make_connector(
     vtpass_settings: Settings,
 ) -> AsyncIterator[Callable[[Handler], tuple[VTpassConnector, FakeVTpass]]]:
-    connectors: list[VTpassConnector] = []
+    clients: list[httpx.AsyncClient] = []
 
     def make(handler: Handler) -> tuple[VTpassConnector, FakeVTpass]:
         fake = FakeVTpass(handler)
         client = httpx.AsyncClient(transport=httpx.MockTransport(fake))
-        connector = VTpassConnector(vtpass_settings, client)
-        connectors.append(connector)
-        return connector, fake
+        clients.append(client)
+        return VTpassConnector(vtpass_settings, client), fake
 
     yield make
-    for connector in connectors:
-        await connector._http.client.aclose()
+    for client in clients:
+        await client.aclose()
 
 
 Make = Callable[[Handler], tuple[VTpassConnector, FakeVTpass]]
@@ -412,4 +411,4 @@ async def test_aclose_leaves_a_borrowed_client_open(vtpass_settings: Settings):
     await client.aclose()
     owned = VTpassConnector(vtpass_settings)
     await owned.aclose()
-    assert owned._http.client.is_closed
+    assert owned._http.closed

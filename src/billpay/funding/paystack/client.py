@@ -31,7 +31,7 @@ from billpay.funding.paystack.transformers import (
     verification_from,
 )
 from billpay.funding.paystack.wire import Exchange, Reply
-from billpay.providers.http import Answer, ProviderTransport
+from billpay.providers.http import Answer, HttpxSender, ProviderTransport
 from billpay.providers.http import Exchange as HttpExchange
 from billpay.redact import redact
 
@@ -54,9 +54,11 @@ class PaystackClient:
         self._base_url = (settings.paystack_base_url or DEFAULT_BASE_URL).rstrip("/")
         self._http = ProviderTransport(
             "paystack",
-            client if client is not None else httpx.AsyncClient(),
-            timeout=settings.provider_timeout_seconds,
-            owns_client=client is None,
+            HttpxSender(
+                client if client is not None else httpx.AsyncClient(),
+                timeout=settings.provider_timeout_seconds,
+                owns_client=client is None,
+            ),
         )
 
     async def initialize(

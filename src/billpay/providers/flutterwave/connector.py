@@ -222,7 +222,7 @@ def _answer(exchange: Exchange) -> HttpAnswer:
 def _failure(exchange: Exchange) -> NoAnswer:
     if not exchange.sent:
         return "connect-error"
-    if isinstance(exchange.error, httpx.TimeoutException):
+    if exchange.timed_out:
         return "timeout"
     return "transport-error"
 
