@@ -18,18 +18,26 @@ WORK_CHANNEL = "billpay_work"
 JOBS_CHANNEL = "billpay_jobs"
 
 
-async def insert_if_new(session: AsyncSession, values: dict[str, Any]) -> Payment | None:
+async def insert_if_new(
+    session: AsyncSession, values: dict[str, Any], *, wake: bool = False
+) -> Payment | None:
     """Insert unless ``(client_id, request_reference)`` exists; a concurrent twin waits, skips.
 
     Returns the new row as a detached ``Payment`` (database defaults filled in), so the
-    caller needs no second read.
+    caller needs no second read. With ``wake``, an inserted row also wakes the workers when
+    the transaction commits (``wake_workers`` without its own round trip).
     """
     columns, args = raw.insert_clause(PAYMENTS, values)
-    row = await (await raw.connection(session)).fetchrow(
+    insert = (
         f"INSERT INTO payments {columns} "
-        "ON CONFLICT ON CONSTRAINT uq_payments_client_reference DO NOTHING RETURNING *",
-        *args,
+        "ON CONFLICT ON CONSTRAINT uq_payments_client_reference DO NOTHING RETURNING *"
     )
+    if wake:
+        insert = (
+            f"WITH inserted AS ({insert}) SELECT inserted.* FROM inserted "  # noqa: S608 -- a constant
+            f"CROSS JOIN LATERAL (SELECT pg_notify('{WORK_CHANNEL}', '')) AS woken"
+        )
+    row = await (await raw.connection(session)).fetchrow(insert, *args)
     return None if row is None else Payment(**dict(row.items()))
 
 

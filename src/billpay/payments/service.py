@@ -145,6 +145,7 @@ class PaymentService:
                 "next_run_at": now if source.funded_at_create else None,
                 "deadline_at": now + timedelta(seconds=self.settings.payment_deadline_seconds),
             },
+            wake=source.funded_at_create,  # a funded payment is work at once
         )
         if inserted is None:  # a concurrent request with the same reference won the insert
             winner = await repo.get_by_reference(session, client.id, body.request_reference)
@@ -189,9 +190,8 @@ class PaymentService:
             f"created; {source.method} reserved{note}",
             "api",
         )
-        await repo.wake_workers(session)
-        # Last: what the source locks to hold the money (the merchant's balance row) stays
-        # locked only until the commit.
+        # Last: the balance sends its guarded debit with the COMMIT, so the merchant's
+        # balance row is locked only while Postgres commits.
         await source.instructions(session, payment)
 
     async def _open_funding(

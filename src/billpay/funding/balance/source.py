@@ -1,10 +1,11 @@
 """The merchant's prepaid balance as a ``FundingSource`` (DESIGN §3).
 
 Its money is held before anyone else sees the payment: ``instructions`` reserves amount + fee
-in the creating transaction (after the payment's first event, so the merchant's balance row
-stays locked only until the commit), and a refund releases the reservation in the very
-transaction that decides it (``release``, called by ``settlement.refund``). There is no payer
-to instruct, nothing to confirm later, no webhook and no periodic job.
+as the creating transaction's last step, sending the guarded debit with the COMMIT (so the
+merchant's balance row is locked only while Postgres commits), and a refund releases the
+reservation in the very transaction that decides it (``release``, called by
+``settlement.refund``). There is no payer to instruct, nothing to confirm later, no webhook
+and no periodic job.
 """
 
 from __future__ import annotations
@@ -29,9 +30,14 @@ class BalanceFunding:
     funded_at_create = True
 
     async def instructions(self, session: AsyncSession, payment: Payment) -> None:
-        """Reserve amount + fee; a balance that does not cover it refuses the payment (402)."""
+        """Reserve amount + fee; a balance that does not cover it refuses the payment (402).
+
+        Commits the creating transaction (``ledger.reserve_and_commit``): called last.
+        """
         try:
-            await ledger.reserve(session, payment.client_id, payment.id, payment.total_kobo)
+            await ledger.reserve_and_commit(
+                session, payment.client_id, payment.id, payment.total_kobo
+            )
         except ledger.InsufficientBalance as exc:
             raise InsufficientBalance(
                 f"balance does not cover amount + fee ({payment.total_kobo} kobo)",
