@@ -3,17 +3,49 @@
 from __future__ import annotations
 
 import uuid
-from typing import cast
+from collections.abc import Sequence
+from dataclasses import dataclass
 
-from sqlalchemy import Table, and_, func, not_, or_, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from billpay.customers.networks import PROVIDER_EVIDENCE, LearnedFrom, is_news
+from billpay.db import raw
 from billpay.models import LearnedNetwork
 
-# Core, not ORM: this runs on the worker's path once per delivered airtime/data payment.
-LEARNED_NETWORKS = cast(Table, LearnedNetwork.__table__)
+
+@dataclass(frozen=True)
+class LearnedFact:
+    """What one payment taught about a number's network."""
+
+    livemode: bool
+    phone: str
+    network: str
+    learned_from: LearnedFrom
+    evidence: str
+    payment_id: uuid.UUID | None
+
+
+# Plain SQL on asyncpg (``db.raw``): this runs on every airtime/data create and delivery,
+# where building the statement in SQLAlchemy cost more than the rest of the create.
+_LEARNED = "SELECT network, learned_from FROM learned_networks WHERE livemode = $1 AND phone = $2"
+_INSERT_LEARNED = (
+    "INSERT INTO learned_networks (livemode, phone, network, learned_from, evidence, payment_id) "
+)
+# The upsert's WHERE decides a race between two writers as ``networks.is_news`` does: a change,
+# and not a client's choice ($7) over a provider's evidence ($8).
+_UNLESS_OLD_NEWS = (
+    "ON CONFLICT (livemode, phone) DO UPDATE SET network = excluded.network, "
+    "learned_from = excluded.learned_from, evidence = excluded.evidence, "
+    "payment_id = excluded.payment_id, learned_at = now() "
+    "WHERE (learned_networks.network <> excluded.network "
+    "OR learned_networks.learned_from <> excluded.learned_from) "
+    "AND NOT (excluded.learned_from = $7 AND learned_networks.learned_from = ANY($8::varchar[]))"
+)
+_LEARN = f"{_INSERT_LEARNED} VALUES ($1, $2, $3, $4, $5, $6) {_UNLESS_OLD_NEWS}"
+_LEARN_MANY = (
+    f"{_INSERT_LEARNED} SELECT * FROM unnest($1::boolean[], $2::varchar[], $3::varchar[], "  # noqa: S608 -- constant fragments
+    f"$4::varchar[], $5::varchar[], $6::uuid[]) {_UNLESS_OLD_NEWS}"
+)
 
 
 async def learned(session: AsyncSession, phone: str, *, livemode: bool) -> LearnedNetwork | None:
@@ -37,37 +69,41 @@ async def learn(
     phone paid for concurrently would otherwise queue on its row). The upsert's own WHERE
     decides a race between two writers.
     """
-    stored_row = (
-        await session.execute(
-            select(LEARNED_NETWORKS.c.network, LEARNED_NETWORKS.c.learned_from).where(
-                LEARNED_NETWORKS.c.livemode == livemode, LEARNED_NETWORKS.c.phone == phone
-            )
-        )
-    ).first()
+    connection = await raw.connection(session)
+    stored_row = await connection.fetchrow(_LEARNED, livemode, phone)
     if stored_row is not None and not is_news(
-        stored_row.network, LearnedFrom(stored_row.learned_from), network, learned_from
+        stored_row["network"], LearnedFrom(stored_row["learned_from"]), network, learned_from
     ):
         return
-    values = {
-        "livemode": livemode,
-        "phone": phone,
-        "network": network,
-        "learned_from": learned_from.value,
-        "evidence": evidence[:300],
-        "payment_id": payment_id,
-    }
-    statement = pg_insert(LEARNED_NETWORKS).values(values)
-    stored = LEARNED_NETWORKS.c
-    new = statement.excluded
-    changes = or_(stored.network != new.network, stored.learned_from != new.learned_from)
-    client_over_provider = and_(
-        new.learned_from == LearnedFrom.CLIENT_CHOICE.value,
-        stored.learned_from.in_([source.value for source in PROVIDER_EVIDENCE]),
+    await connection.execute(
+        _LEARN,
+        livemode,
+        phone,
+        network,
+        learned_from.value,
+        evidence[:300],
+        payment_id,
+        LearnedFrom.CLIENT_CHOICE.value,
+        [source.value for source in PROVIDER_EVIDENCE],
     )
-    await session.execute(
-        statement.on_conflict_do_update(
-            index_elements=["livemode", "phone"],
-            set_={**{key: new[key] for key in values}, "learned_at": func.now()},
-            where=and_(changes, not_(client_over_provider)),
-        )
+
+
+async def learn_many(session: AsyncSession, facts: Sequence[LearnedFact]) -> None:
+    """``learn`` for many numbers in one statement (the worker's batch of deliveries), in
+    number order, so two batches lock shared rows in the same order. A number learned twice
+    in the batch keeps its last fact (one statement may change a row only once)."""
+    last = {(fact.livemode, fact.phone): fact for fact in facts}
+    ordered = [last[key] for key in sorted(last)]
+    if not ordered:
+        return
+    await (await raw.connection(session)).execute(
+        _LEARN_MANY,
+        [fact.livemode for fact in ordered],
+        [fact.phone for fact in ordered],
+        [fact.network for fact in ordered],
+        [fact.learned_from.value for fact in ordered],
+        [fact.evidence[:300] for fact in ordered],
+        [fact.payment_id for fact in ordered],
+        LearnedFrom.CLIENT_CHOICE.value,
+        [source.value for source in PROVIDER_EVIDENCE],
     )

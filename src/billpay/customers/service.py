@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from billpay.customers import repository as repo
 from billpay.customers.identifiers import Network, network_hint
 from billpay.customers.networks import LearnedFrom, NetworkDetection, NetworkSource
+from billpay.customers.repository import LearnedFact
 
 
 async def detect_network(
@@ -46,3 +48,8 @@ async def learn_network(
         evidence=evidence,
         payment_id=payment_id,
     )
+
+
+async def learn_networks(session: AsyncSession, facts: Sequence[LearnedFact]) -> None:
+    """``learn_network`` for many numbers at once (a batch of deliveries)."""
+    await repo.learn_many(session, facts)

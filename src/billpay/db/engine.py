@@ -43,13 +43,15 @@ def make_engine(
     connect_timeout_seconds: float = 5.0,
 ) -> AsyncEngine:
     """A pool of up to ``2 × pool_size`` connections that heals after a database cut
-    (``db.health``) instead of pinging on every checkout. A connection waits up to
+    (``db.health``) instead of pinging on every checkout. Every connection it opens is kept
+    (no overflow): overflow connections are closed as they come back, and a busy process
+    then opened and closed one for most units of work. A connection waits up to
     ``pool_timeout_seconds`` for a free slot and ``connect_timeout_seconds`` to connect, so a
     request during an outage fails in seconds rather than asyncpg's default minute."""
     engine = create_async_engine(
         async_url(url),
-        pool_size=pool_size,
-        max_overflow=pool_size,
+        pool_size=2 * pool_size,
+        max_overflow=0,
         pool_pre_ping=False,
         pool_recycle=1800,
         hide_parameters=True,  # an error's text never carries a statement's values (secrets)

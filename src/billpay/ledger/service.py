@@ -7,6 +7,8 @@ journal is balanced by construction and the sum of all balances is always zero.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -77,6 +79,22 @@ async def reserve(
     await repo.insert_entries(session, uuid.uuid4(), payment_id, [posting], ids)
     if not await repo.debit_if_covered(session, ids[available], total_kobo):
         raise InsufficientBalance(total_kobo)
+
+
+async def reserve_and_commit(
+    session: AsyncSession, client_id: uuid.UUID, payment_id: uuid.UUID, total_kobo: int
+) -> None:
+    """``reserve``, committing the caller's transaction in the round trip of the posting and
+    the guarded debit (``repository.post_debit_if_covered_and_commit``): a merchant's creates
+    wait on each other only for Postgres' commit. The last statement of its transaction."""
+    available = accounts.client_available(client_id)
+    reserved = accounts.client_reserved(client_id)
+    ids = await repo.ACCOUNT_IDS.resolve(session, {available, reserved})
+    posting = Posting(available, reserved, total_kobo, "reserve")
+    try:
+        await repo.post_debit_if_covered_and_commit(session, uuid.uuid4(), payment_id, posting, ids)
+    except repo.DebitRefused as exc:
+        raise InsufficientBalance(total_kobo) from exc
 
 
 async def receive_funds(
@@ -232,3 +250,34 @@ async def available_balance(session: AsyncSession, client_id: uuid.UUID) -> int:
 
 async def reserved_balance(session: AsyncSession, client_id: uuid.UUID) -> int:
     return await repo.balance_of(session, accounts.client_reserved(client_id))
+
+
+@dataclass(frozen=True)
+class Settlement:
+    """One delivered payment's settlement, as ``settle_paid`` takes it."""
+
+    holding: str
+    payment_id: uuid.UUID
+    provider: str
+    amount_kobo: int
+    fee_kobo: int
+    cost_kobo: int | None
+    livemode: bool
+
+
+async def settle_paid_many(session: AsyncSession, settlements: Sequence[Settlement]) -> None:
+    """``settle_paid`` for many payments, in one statement. A settlement moves money between
+    unguarded accounts only (holding → payable and revenue), so no balance row is locked."""
+    journals = []
+    for s in settlements:
+        postings = _settlement(
+            s.holding, s.provider, s.amount_kobo, s.fee_kobo, s.cost_kobo, s.livemode
+        )
+        positive = [posting for posting in postings if posting.amount_kobo > 0]
+        assert not any(
+            accounts.is_guarded(p.debit) or accounts.is_guarded(p.credit) for p in positive
+        )
+        journals.append((uuid.uuid4(), s.payment_id, positive))
+    codes = {code for _, _, postings in journals for p in postings for code in (p.debit, p.credit)}
+    ids = await repo.ACCOUNT_IDS.resolve(session, codes)
+    await repo.insert_journals(session, journals, ids)

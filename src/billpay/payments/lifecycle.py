@@ -7,8 +7,10 @@ whose ``from`` no longer holds (someone else moved it first) raises ``StaleTrans
 
 from __future__ import annotations
 
+import json
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -108,3 +110,105 @@ async def record_event(
 
 def _event_data(data: Mapping[str, Any] | None) -> str | None:
     return raw.jsonb(dict(data)) if data else None
+
+
+@dataclass(frozen=True)
+class Delivered:
+    """A delivery to record on its payment: the fields ``settlement.mark_paid`` writes."""
+
+    payment_id: uuid.UUID
+    provider: str
+    provider_transaction_id: str | None
+    token: str | None
+    bonus_tokens: Sequence[str]
+    units: str | None
+    reason: str
+
+
+# processing → paid for many payments with their events, in one statement; the lease is let go
+# where ``$8`` holds it (as ``worker.repository.release`` does). Bonus tokens travel as JSON
+# text: unnest would flatten an array of arrays.
+_DELIVER_MANY = """
+    WITH d AS (
+        SELECT * FROM unnest($1::uuid[], $2::varchar[], $3::varchar[], $4::varchar[],
+                             $5::text[], $6::varchar[], $7::varchar[])
+            AS d(id, provider, provider_transaction_id, token, bonus_tokens, units, reason)
+    ), moved AS (
+        UPDATE payments AS p SET
+            status = $10, provider = d.provider,
+            provider_transaction_id = d.provider_transaction_id, token = d.token,
+            bonus_tokens = ARRAY(SELECT jsonb_array_elements_text(d.bonus_tokens::jsonb)),
+            units = d.units, completed_at = now(), next_run_at = NULL, updated_at = now(),
+            lease_owner = CASE WHEN p.lease_owner = $8 THEN NULL ELSE p.lease_owner END,
+            lease_expires_at = CASE WHEN p.lease_owner = $8 THEN NULL ELSE p.lease_expires_at END
+        FROM d WHERE p.id = d.id AND p.status = $9
+        RETURNING p.id, d.reason
+    )
+    INSERT INTO payment_events (payment_id, from_status, to_status, reason, actor, data)
+    SELECT id, $9, $10, reason, $11, NULL FROM moved
+    RETURNING payment_id, id
+"""
+
+
+async def deliver_many(
+    session: AsyncSession, deliveries: Sequence[Delivered], *, actor: str, lease_owner: str
+) -> dict[uuid.UUID, int]:
+    """``transition`` processing → paid, with each delivery's fields, for many payments at once;
+    payment id → event id of those moved. A payment missing from the answer was moved first
+    by someone else (the batch's ``StaleTransition``); nothing was written for it."""
+    rows = await (await raw.connection(session)).fetch(
+        _DELIVER_MANY,
+        [d.payment_id for d in deliveries],
+        [d.provider for d in deliveries],
+        [d.provider_transaction_id for d in deliveries],
+        [d.token for d in deliveries],
+        [json.dumps(list(d.bonus_tokens)) for d in deliveries],
+        [d.units for d in deliveries],
+        [d.reason for d in deliveries],
+        lease_owner,
+        Status.PROCESSING.value,
+        Status.PAID.value,
+        actor,
+    )
+    moved = {row["payment_id"]: row["id"] for row in rows}
+    for payment_id, event_id in moved.items():
+        await enqueue_for_event(session, payment_id, event_id, Status.PAID)
+    return moved
+
+
+# pending → processing for many payments with their events, in one statement.
+_START_MANY = """
+    WITH d AS (
+        SELECT * FROM unnest($1::uuid[], $2::varchar[], $3::varchar[]) AS d(id, provider, reason)
+    ), moved AS (
+        UPDATE payments AS p SET status = $5, provider = d.provider, updated_at = now()
+        FROM d WHERE p.id = d.id AND p.status = $4
+        RETURNING p.id, d.reason
+    )
+    INSERT INTO payment_events (payment_id, from_status, to_status, reason, actor, data)
+    SELECT id, $4, $5, reason, $6, NULL FROM moved
+    RETURNING payment_id, id
+"""
+
+
+async def start_many(
+    session: AsyncSession, starts: Sequence[tuple[uuid.UUID, str, str]], *, actor: str
+) -> None:
+    """``transition`` pending → processing for many (payment id, provider, reason) at once.
+    Raises ``StaleTransition`` for the first payment someone else moved first (the caller's
+    transaction then holds writes for it that must not stand)."""
+    rows = await (await raw.connection(session)).fetch(
+        _START_MANY,
+        [payment_id for payment_id, _, _ in starts],
+        [provider for _, provider, _ in starts],
+        [reason for _, _, reason in starts],
+        Status.PENDING.value,
+        Status.PROCESSING.value,
+        actor,
+    )
+    moved = {row["payment_id"]: row["id"] for row in rows}
+    for payment_id, _, _ in starts:
+        if payment_id not in moved:
+            raise StaleTransition(payment_id, Status.PENDING)
+    for payment_id, event_id in moved.items():
+        await enqueue_for_event(session, payment_id, event_id, Status.PROCESSING)

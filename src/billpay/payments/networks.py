@@ -12,6 +12,7 @@ definite failure that names the number's real network (the worker), a client's e
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -28,7 +29,8 @@ from billpay.customers.networks import (
     network_of_biller,
     wrong_network_named,
 )
-from billpay.customers.service import detect_network, learn_network
+from billpay.customers.repository import LearnedFact
+from billpay.customers.service import detect_network, learn_network, learn_networks
 from billpay.errors import UnknownPlan, identifier_error
 from billpay.models import Payment
 from billpay.providers.base import BillType
@@ -137,6 +139,25 @@ async def learn_from_delivery(session: AsyncSession, payment: Payment, provider:
         evidence=f"{provider} delivered {payment.plan} (payment {payment.short_id})",
         payment_id=payment.id,
     )
+
+
+async def learn_from_deliveries(
+    session: AsyncSession, deliveries: Sequence[tuple[Payment, str]]
+) -> None:
+    """``learn_from_delivery`` for many (payment, provider) deliveries at once."""
+    facts = [
+        LearnedFact(
+            livemode=payment.livemode,
+            phone=payment.customer_id,
+            network=network.value,
+            learned_from=LearnedFrom.DELIVERY,
+            evidence=f"{provider} delivered {payment.plan} (payment {payment.short_id})",
+            payment_id=payment.id,
+        )
+        for payment, provider in deliveries
+        if (network := _network_of(payment)) is not None
+    ]
+    await learn_networks(session, facts)
 
 
 async def wrong_network_refund_reason(

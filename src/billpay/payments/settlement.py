@@ -8,7 +8,9 @@ transaction (ledger postings included) rolls back, so money moves exactly once.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,11 +19,12 @@ from billpay.db import raw
 from billpay.funding.balance import source as balance
 from billpay.ledger import accounts
 from billpay.ledger import service as ledger
+from billpay.ledger.service import Settlement
 from billpay.models import Payment
 from billpay.payments import networks
 from billpay.payments import repository as payments_repo
 from billpay.payments.attempts import repository as attempts_repo
-from billpay.payments.lifecycle import transition
+from billpay.payments.lifecycle import Delivered, deliver_many, transition
 from billpay.payments.schemas import FundingMethod
 from billpay.payments.status import Status
 
@@ -72,6 +75,46 @@ async def mark_paid(
         cost_kobo=cost_kobo,
         livemode=payment.livemode,
     )
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """A delivered payment for ``mark_paid_many``: what to record, and the provider's cost."""
+
+    payment: Payment
+    delivered: Delivered
+    cost_kobo: int
+
+
+async def mark_paid_many(
+    session: AsyncSession, deliveries: Sequence[Delivery], *, actor: str, lease_owner: str
+) -> set[uuid.UUID]:
+    """``mark_paid`` for many payments in a few statements, letting go of the leases
+    ``lease_owner`` holds; the ids of those moved. One moved meanwhile by someone else is
+    left as it is (nothing booked for it), as ``mark_paid``'s ``StaleTransition`` would."""
+    await networks.learn_from_deliveries(
+        session, [(d.payment, d.delivered.provider) for d in deliveries]
+    )
+    moved = await deliver_many(
+        session, [d.delivered for d in deliveries], actor=actor, lease_owner=lease_owner
+    )
+    await ledger.settle_paid_many(
+        session,
+        [
+            Settlement(
+                _holding(d.payment),
+                d.payment.id,
+                d.delivered.provider,
+                d.payment.amount_kobo,
+                d.payment.fee_kobo,
+                d.cost_kobo,
+                d.payment.livemode,
+            )
+            for d in deliveries
+            if d.payment.id in moved
+        ],
+    )
+    return set(moved)
 
 
 async def refund(

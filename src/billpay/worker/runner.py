@@ -47,7 +47,8 @@ class Worker:
         self.processor = Processor(state, self.worker_id)
         self._wake = asyncio.Event()
         self._jobs_wake = asyncio.Event()
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks: set[asyncio.Task[None]] = set()  # one per claimed batch
+        self._in_flight = 0  # payments of those batches still being driven
         self._catalog_synced_at = time.monotonic()
         self._reconcile = PeriodicReconciliation()
         self._alerts = PeriodicAlerts()
@@ -89,7 +90,7 @@ class Worker:
             log.info("worker_stopped", worker=self.worker_id)
 
     async def _claim_and_spawn(self) -> bool:
-        free = self.settings.worker_concurrency - len(self._tasks)
+        free = self.settings.worker_concurrency - self._in_flight
         if free <= 0:
             return False
         wanted = min(self.settings.batch_size, free)
@@ -97,32 +98,43 @@ class Worker:
             claimed = await repo.claim_due(
                 session, self.worker_id, wanted, self.settings.lease_seconds
             )
-        for payment in claimed:
-            task = asyncio.create_task(self._process(payment))
+        if claimed:
+            self._in_flight += len(claimed)
+            task = asyncio.create_task(self._process(claimed))
             self._tasks.add(task)
-            task.add_done_callback(self._task_done)
+            task.add_done_callback(self._tasks.discard)
         return len(claimed) == wanted
 
-    def _task_done(self, task: asyncio.Task[None]) -> None:
-        self._tasks.discard(task)
-        if len(self._tasks) == self.settings.worker_concurrency - 1:
-            self._wake.set()  # a slot opened while at capacity: there may be queued work
+    def _left(self, payments: int) -> None:
+        """Payments left a batch: their slots are free for new work."""
+        was_full = self._in_flight >= self.settings.worker_concurrency
+        self._in_flight -= payments
+        if was_full and payments:
+            self._wake.set()  # slots opened while at capacity: there may be queued work
 
-    async def _process(self, claimed: Payment) -> None:
-        payment_id = claimed.id
+    async def _process(self, claimed: list[Payment]) -> None:
+        remaining = {payment.id for payment in claimed}
+
+        def left(payment_ids: set[uuid.UUID]) -> None:
+            remaining.difference_update(payment_ids)
+            self._left(len(payment_ids))
+
         try:
-            await self.processor.run(claimed)
+            await self.processor.run_batch(claimed, left)
         except Exception:
-            # Never lose the payment: give the lease back and try again later.
-            log.exception("payment_step_failed", payment_id=str(payment_id))
+            # Never lose a payment: give the leases back and try again later.
+            log.exception("payment_batch_failed", payments=len(remaining))
             retry_at = datetime.now(UTC) + timedelta(
                 seconds=self.settings.retry_schedule_seconds[0]
             )
             try:
                 async with self.state.unit_of_work() as session:
-                    await repo.release(session, payment_id, self.worker_id, retry_at)
-            except Exception:  # the database is away: the lease runs out instead
-                log.exception("payment_release_failed", payment_id=str(payment_id))
+                    for payment_id in remaining:
+                        await repo.release(session, payment_id, self.worker_id, retry_at)
+            except Exception:  # the database is away: the leases run out instead
+                log.exception("payment_release_failed", payments=len(remaining))
+        finally:
+            self._left(len(remaining))
 
     async def _periodic(self, stop: asyncio.Event) -> None:
         """Expiry, metrics, inbound webhooks, funding jobs and catalog resync, on a beat or

@@ -25,13 +25,23 @@ async def record(
     attempt_id: uuid.UUID | None = None,
 ) -> None:
     """Append ``calls`` (of this payment and attempt, when they have one), in the order made."""
-    if not calls:
+    await record_many(session, [(calls, payment_id, attempt_id)])
+
+
+async def record_many(
+    session: AsyncSession,
+    batches: Sequence[tuple[Sequence[ProviderCall], uuid.UUID | None, uuid.UUID | None]],
+) -> None:
+    """``record`` for many attempts ((calls, payment id, attempt id) each) in one pipeline."""
+    rows = [
+        {**asdict(call), "kind": call.kind.value, "payment_id": payment, "attempt_id": attempt}
+        for calls, payment, attempt in batches
+        for call in calls
+    ]
+    if not rows:
         return
-    owner = {"payment_id": payment_id, "attempt_id": attempt_id}
-    rows = [{**asdict(call), "kind": call.kind.value, **owner} for call in calls]
     columns, _ = raw.insert_clause(CALLS, rows[0])
-    connection = await raw.connection(session)
-    await connection.executemany(
+    await (await raw.connection(session)).executemany(
         f"INSERT INTO provider_calls {columns}",
         [raw.insert_clause(CALLS, row)[1] for row in rows],
     )

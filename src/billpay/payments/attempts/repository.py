@@ -158,3 +158,62 @@ async def provider_activity(
 
 def _float(value: float | Decimal | None) -> float | None:
     return None if value is None else float(value)
+
+
+# --- the worker's batches --------------------------------------------------------------------
+
+_UPDATE_FINISHED = """
+    UPDATE payment_attempts AS a SET
+        sends = coalesce(d.sends, a.sends), requeries = coalesce(d.requeries, a.requeries),
+        provider_status = d.provider_status, provider_transaction_id = d.provider_transaction_id,
+        last_error = d.last_error, request = d.request::jsonb, response = d.response::jsonb,
+        last_latency_ms = d.last_latency_ms, outcome = d.outcome, finished_at = d.finished_at,
+        updated_at = now()
+    FROM unnest($1::uuid[], $2::int[], $3::int[], $4::varchar[], $5::varchar[], $6::varchar[],
+                $7::text[], $8::text[], $9::int[], $10::varchar[], $11::timestamptz[])
+        AS d(id, sends, requeries, provider_status, provider_transaction_id, last_error,
+             request, response, last_latency_ms, outcome, finished_at)
+    WHERE a.id = d.id
+"""
+
+
+async def update_many(session: AsyncSession, evidence: dict[uuid.UUID, dict[str, Any]]) -> None:
+    """``update`` for many attempts (attempt id → its evidence) in one statement. Each
+    evidence has the columns an answer writes (``worker.processor._evidence``, outcome and
+    finish included); of ``sends`` and ``requeries`` only the one it counts."""
+    ids = list(evidence)
+    rows = [evidence[attempt_id] for attempt_id in ids]
+    await (await raw.connection(session)).execute(
+        _UPDATE_FINISHED,
+        ids,
+        [row.get("sends") for row in rows],
+        [row.get("requeries") for row in rows],
+        [row["provider_status"] for row in rows],
+        [row["provider_transaction_id"] for row in rows],
+        [row["last_error"] for row in rows],
+        [raw.jsonb(row["request"]) for row in rows],
+        [raw.jsonb(row["response"]) for row in rows],
+        [row["last_latency_ms"] for row in rows],
+        [str(row["outcome"]) for row in rows],
+        [row.get("finished_at") for row in rows],
+    )
+
+
+_INSERT_MANY = """
+    INSERT INTO payment_attempts
+        (id, payment_id, number, provider, provider_reference, route_reason, outcome, amount_kobo)
+    SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::int[], $4::varchar[], $5::varchar[],
+                         $6::varchar[], $7::varchar[], $8::bigint[])
+    ON CONFLICT ON CONSTRAINT uq_attempts_provider_reference DO NOTHING
+    RETURNING id
+"""
+
+
+async def insert_many(session: AsyncSession, attempts: list[PaymentAttempt]) -> set[uuid.UUID]:
+    """``insert`` for many attempts in one statement; the ids of those written (one whose
+    reference another attempt holds is not, and needs another draw)."""
+    rows = await (await raw.connection(session)).fetch(
+        _INSERT_MANY,
+        *([getattr(attempt, column) for attempt in attempts] for column in _INSERTED_COLUMNS),
+    )
+    return {row["id"] for row in rows}
