@@ -84,7 +84,7 @@ class Routes:
         routes, skipped unless ``allow_loss_routes``)."""
         if plan is None:
             return []
-        board = await self._board(session)
+        board = await self.board(session)
         return self._choose(plan, tried, price_kobo, last_failure, board)
 
     async def next_route(
@@ -94,12 +94,14 @@ class Routes:
         tried: Sequence[ProviderName],
         price_kobo: int | None = None,
         last_failure: str | None = None,
+        board: Board | None = None,
     ) -> tuple[Route | None, list[RouteChoice]]:
         """The first eligible provider whose breakers grant a permit, with the route it was
-        chosen from (to tell waiting from exhausted when there is none)."""
+        chosen from (to tell waiting from exhausted when there is none). ``board``: the
+        standings read for a whole batch (``board()``), else read now."""
         if plan is None:
             return None, []
-        board = await self._board(session)
+        board = board or await self.board(session)
         route = self._choose(plan, tried, price_kobo, last_failure, board)
         for choice in route:
             if not choice.eligible:
@@ -134,7 +136,9 @@ class Routes:
         """Read switches and figures afresh at the next route (after an operator's change)."""
         self._cached = None
 
-    async def _board(self, session: AsyncSession) -> Board:
+    async def board(self, session: AsyncSession) -> Board:
+        """Every provider's standings now: breakers read afresh, switches and figures at
+        most ``refresh_seconds`` old."""
         now = datetime.now(UTC)
         if not self.shared:
             return Board({}, {}, {}, now)

@@ -44,7 +44,7 @@ from billpay.providers.base import BillProvider, Outcome, ProviderName, VendRequ
 from billpay.providers.calls import CallKind, ProviderCall, collect_calls
 from billpay.routing.breaker import Permit
 from billpay.routing.router import RouteChoice
-from billpay.routing.routes import Route
+from billpay.routing.routes import Board, Route
 from billpay.state import AppState
 from billpay.worker import repository as repo
 from billpay.worker.metrics import observe_provider_call
@@ -373,10 +373,15 @@ class Processor:
         """``_start_attempt`` for many pending payments: their first attempts written in one
         statement and their moves to processing in another."""
         starts: list[tuple[Payment, BillProvider, Route, PaymentAttempt]] = []
+        boards: dict[bool, Board] = {}  # read once for the batch, per mode
         for payment in payments:
             plan = sale_plan(await self.state.plans.any(session, payment.plan), payment)
             routes = self.state.routes_for(payment.livemode)
-            route, choices = await routes.next_route(session, plan, [], payment.amount_kobo)
+            if payment.livemode not in boards:
+                boards[payment.livemode] = await routes.board(session)
+            route, choices = await routes.next_route(
+                session, plan, [], payment.amount_kobo, board=boards[payment.livemode]
+            )
             if route is None:
                 await self._no_route(session, payment, Status.PENDING, choices, None)
                 continue

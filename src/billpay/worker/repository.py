@@ -8,7 +8,6 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from billpay.db import raw
@@ -42,16 +41,18 @@ async def claim_due(
     return [Payment(**dict(row.items())) for row in rows]
 
 
+_SECONDS_UNTIL_NEXT_DUE = """
+    SELECT extract(epoch FROM min(greatest(next_run_at, coalesce(lease_expires_at, next_run_at)))
+                              - now())
+    FROM payments
+    WHERE status IN ('pending', 'processing') AND next_run_at IS NOT NULL
+"""
+
+
 async def seconds_until_next_due(session: AsyncSession) -> float | None:
-    """How long until some unleased payment falls due (a live lease counts until it expires)."""
-    due_at = func.greatest(
-        Payment.next_run_at, func.coalesce(Payment.lease_expires_at, Payment.next_run_at)
-    )
-    value = await session.scalar(
-        select(func.extract("epoch", func.min(due_at) - func.now())).where(
-            Payment.status.in_(("pending", "processing")), Payment.next_run_at.is_not(None)
-        )
-    )
+    """How long until some unleased payment falls due (a live lease counts until it expires).
+    Asked before every sleep: plain SQL, not a statement built each time."""
+    value = await (await raw.connection(session)).fetchval(_SECONDS_UNTIL_NEXT_DUE)
     return None if value is None else max(0.0, float(value))
 
 
