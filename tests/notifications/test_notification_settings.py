@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from billpay.notifications import NotificationSettings
+from billpay.notifications import NotificationSettings, PayerChannels, configured_channels
 
 
 def test_environment_names(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -59,3 +59,26 @@ def test_channels_are_off_until_configured(monkeypatch: pytest.MonkeyPatch) -> N
 def test_an_sms_hook_without_a_token_stays_off() -> None:
     settings = NotificationSettings(_env_file=None, sms_webhook_url="https://sms.example.com/send")
     assert not settings.sms_enabled
+
+
+def test_configured_channels_follow_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("SMTP_HOST", "SMTP_FROM", "SMS_WEBHOOK_URL", "SMS_WEBHOOK_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    assert configured_channels() == PayerChannels(email=False, sms=False)
+    monkeypatch.setenv("SMTP_HOST", "smtp.example.com")
+    monkeypatch.setenv("SMTP_FROM", "billpay <notifications@billpay.example>")
+    assert configured_channels() == PayerChannels(email=True, sms=False)
+    monkeypatch.setenv("SMS_WEBHOOK_URL", "https://sms.example.com/send")
+    assert configured_channels().sms is False  # a hook without its token stays off
+    monkeypatch.setenv("SMS_WEBHOOK_TOKEN", "sms-secret-3")
+    assert configured_channels() == PayerChannels(email=True, sms=True)
+
+
+def test_a_misconfigured_relay_does_not_turn_payer_messages_off(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SMTP_HOST", "smtp.example.com")
+    monkeypatch.setenv("SMTP_FROM", "billpay <notifications@billpay.example>")
+    monkeypatch.setenv("SMTP_USE_TLS", "true")
+    monkeypatch.setenv("SMTP_STARTTLS", "true")  # excludes SMTP_USE_TLS: the settings are invalid
+    assert configured_channels() == PayerChannels(email=True, sms=True)

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 from outbox_helpers import RECEIVER_PATH, Dispatchers, HookedClient, Receiver
-from sms_test_hook import HOOK_PATH, SmsHook
+from sms_test_hook import HOOK_PATH, HOOK_TOKEN, SmsHook
 from smtp_test_server import SmtpServer, running_smtp_server
 from sqlalchemy import select, update
 
@@ -66,3 +66,20 @@ def sms_hook() -> Iterator[tuple[SmsHook, str]]:
     hook = SmsHook()
     with serve(hook.asgi_app()) as server:
         yield hook, server.url + HOOK_PATH
+
+
+@pytest.fixture
+def payer_channels(
+    monkeypatch: pytest.MonkeyPatch, smtp_server: SmtpServer, sms_hook: tuple[SmsHook, str]
+) -> None:
+    """Payer email and SMS on, as a deployment turns them on: in the environment, which the
+    status changes read (nothing is queued on a channel that is off) and so does the worker's
+    dispatcher."""
+    for name, value in {
+        "SMTP_HOST": "127.0.0.1",
+        "SMTP_PORT": str(smtp_server.port),
+        "SMTP_FROM": "billpay <notifications@billpay.example>",
+        "SMS_WEBHOOK_URL": sms_hook[1],
+        "SMS_WEBHOOK_TOKEN": HOOK_TOKEN,
+    }.items():
+        monkeypatch.setenv(name, value)

@@ -13,10 +13,10 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from outbox_helpers import Dispatchers, HookedClient, Receiver, fast_retries, pay_by_hand
-from sqlalchemy import text
+from sqlalchemy import text, update
 from sqlalchemy.engine import Connection
 
-from billpay.models import Base
+from billpay.models import Base, Client
 from billpay.outbox import repository as outbox_repo
 from billpay.payments.lifecycle import transition
 from billpay.payments.schemas import PaymentOut
@@ -29,7 +29,7 @@ MESSAGES = "SELECT channel, event_type, body FROM outbox_messages ORDER BY id"
 
 
 async def test_webhooks_follow_every_change_and_payer_messages_only_outcomes(
-    api: httpx.AsyncClient, state: AppState, hooked_merchant: HookedClient
+    payer_channels: None, api: httpx.AsyncClient, state: AppState, hooked_merchant: HookedClient
 ) -> None:
     payment_id = await create(api, airtime(email="ada@example.com"))
     await pay_by_hand(state, payment_id, token="not-an-airtime-thing")
@@ -52,11 +52,34 @@ async def test_webhooks_follow_every_change_and_payer_messages_only_outcomes(
 
 
 async def test_without_a_webhook_url_or_email_only_the_sms_outcome_is_queued(
-    api: httpx.AsyncClient, state: AppState
+    payer_channels: None, api: httpx.AsyncClient, state: AppState
 ) -> None:
     await pay_by_hand(state, await create(api))
     rows = await query(state, MESSAGES)
     assert [(r["channel"], r["event_type"]) for r in rows] == [("sms", "payment.paid")]
+
+
+async def test_a_client_without_a_signing_secret_gets_no_webhook_queued(
+    api: httpx.AsyncClient, state: AppState, hooked_merchant: HookedClient
+) -> None:
+    async with state.unit_of_work() as session:
+        await session.execute(
+            update(Client).where(Client.id == hooked_merchant.id).values(webhook_secret=None)
+        )
+    await pay_by_hand(state, await create(api))
+    assert await query(state, MESSAGES) == []  # it could never be signed
+
+
+async def test_a_webhook_url_set_later_gets_the_events_from_then_on(
+    api: httpx.AsyncClient, state: AppState, hooked_merchant: HookedClient
+) -> None:
+    response = await api.patch("/v1/client/webhook", json={"webhook_url": None})
+    assert response.status_code == 200, response.text
+    payment_id = await create(api)
+    await api.patch("/v1/client/webhook", json={"webhook_url": hooked_merchant.url})
+    await pay_by_hand(state, payment_id)
+    rows = await query(state, MESSAGES)  # the pending event happened without a URL: not queued
+    assert [r["event_type"] for r in rows] == ["payment.processing", "payment.paid"]
 
 
 async def test_a_rolled_back_change_leaves_no_message(

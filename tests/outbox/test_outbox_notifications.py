@@ -59,21 +59,6 @@ def settings_overrides() -> dict[str, Any]:
     }
 
 
-@pytest.fixture
-def payer_channels(
-    monkeypatch: pytest.MonkeyPatch, smtp_server: SmtpServer, sms_hook: tuple[SmsHook, str]
-) -> None:
-    """The worker's dispatcher reads SMTP_* and SMS_WEBHOOK_* from the environment."""
-    for name, value in {
-        "SMTP_HOST": "127.0.0.1",
-        "SMTP_PORT": str(smtp_server.port),
-        "SMTP_FROM": "billpay <notifications@billpay.example>",
-        "SMS_WEBHOOK_URL": sms_hook[1],
-        "SMS_WEBHOOK_TOKEN": HOOK_TOKEN,
-    }.items():
-        monkeypatch.setenv(name, value)
-
-
 async def test_paid_electricity_reaches_the_payer_once_with_the_token_and_a_masked_meter(
     payer_channels: None,
     smtp_server: SmtpServer,
@@ -147,6 +132,7 @@ def slow_smtp_server() -> Iterator[SmtpServer]:
 
 
 async def test_each_outcome_is_emailed_once_across_a_restart_and_concurrent_dispatchers(
+    payer_channels: None,
     api: httpx.AsyncClient,
     state: AppState,
     slow_smtp_server: SmtpServer,
@@ -181,7 +167,7 @@ async def test_each_outcome_is_emailed_once_across_a_restart_and_concurrent_disp
 
 
 async def test_an_outcome_reached_again_is_not_told_again(
-    api: httpx.AsyncClient, state: AppState
+    payer_channels: None, api: httpx.AsyncClient, state: AppState
 ) -> None:
     payment_id = uuid.UUID(await create(api, airtime(email=PAYER)))
     async with state.unit_of_work() as session:
@@ -200,14 +186,31 @@ async def test_an_outcome_reached_again_is_not_told_again(
     ]
 
 
-async def test_a_channel_that_is_off_gives_up_at_once_and_replays_once_configured(
+async def test_a_channel_that_is_off_queues_nothing_and_later_outcomes_once_it_is_on(
+    monkeypatch: pytest.MonkeyPatch, api: httpx.AsyncClient, state: AppState
+) -> None:
+    first = uuid.UUID(await create(api, airtime(email=PAYER)))
+    await pay_by_hand(state, str(first))
+    assert await query(state, "SELECT id FROM outbox_messages") == []  # no URL, no relay
+
+    monkeypatch.setenv("SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("SMTP_FROM", "billpay <notifications@billpay.example>")
+    second = uuid.UUID(await create(api, airtime(email=PAYER)))
+    await pay_by_hand(state, str(second))
+    rows = await query(state, "SELECT channel, payment_id FROM outbox_messages")
+    assert rows == [{"channel": "email", "payment_id": second}]  # no SMS hook: no SMS
+
+
+async def test_a_dispatcher_without_the_channel_gives_up_at_once_and_replays_once_configured(
+    payer_channels: None,
     api: httpx.AsyncClient,
     state: AppState,
     smtp_server: SmtpServer,
     dispatchers: Dispatchers,
 ) -> None:
     await pay_by_hand(state, await create(api, airtime(email=PAYER)))
-    off = dispatchers.start(NotificationSettings(_env_file=None))
+    # This dispatcher's process is configured otherwise: no relay.
+    off = dispatchers.start(NotificationSettings(_env_file=None, smtp_host=None))
     [row] = await query_until(state, EMAIL_ROWS, lambda rows: rows[0]["status"] == "failed")
     await dispatchers.stop(off)
     [failed] = await query(state, "SELECT last_error, attempts FROM outbox_messages WHERE id = :id",
@@ -229,6 +232,7 @@ SECRETS_OF_THE_TEST = (TOKEN, format_token(TOKEN), METER, PHONE, HOOK_TOKEN)
 
 
 async def test_dispatch_logs_no_token_secret_or_customer_identifier(
+    payer_channels: None,
     api: httpx.AsyncClient,
     state: AppState,
     hooked_merchant: HookedClient,

@@ -7,7 +7,7 @@ from billpay.notifications.errors import (
     PermanentNotificationError,
     RetryableNotificationError,
 )
-from billpay.notifications.settings import NotificationSettings
+from billpay.notifications.settings import NotificationSettings, PayerChannels, configured_channels
 from billpay.notifications.sms import SmsSender
 from billpay.notifications.templates import (
     NoticeOutcome,
@@ -23,11 +23,13 @@ __all__ = [
     "NotificationError",
     "NotificationNotConfiguredError",
     "NotificationSettings",
+    "PayerChannels",
     "PaymentNotice",
     "PermanentNotificationError",
     "RenderedEmail",
     "RetryableNotificationError",
     "SmsSender",
+    "configured_channels",
     "render_email",
     "render_sms",
 ]

@@ -7,10 +7,17 @@ credentials.
 
 from __future__ import annotations
 
+import os
+from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
-from pydantic import AliasChoices, Field, SecretStr, model_validator
+import structlog
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, model_validator
+from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+log = structlog.get_logger(__name__)
 
 
 class NotificationSettings(BaseSettings):
@@ -60,3 +67,42 @@ class NotificationSettings(BaseSettings):
     def sms_enabled(self) -> bool:
         # An unauthenticated hook would let anyone send SMS on our account: both are required.
         return bool(self.sms_webhook_url and self.sms_webhook_token)
+
+
+@dataclass(frozen=True)
+class PayerChannels:
+    """Which payer channels this deployment can deliver on."""
+
+    email: bool
+    sms: bool
+
+
+def _variable(field: FieldInfo) -> str:
+    alias = field.validation_alias
+    assert isinstance(alias, AliasChoices)
+    return str(alias.choices[0])
+
+
+# The environment variables the settings are read from.
+_VARIABLES = tuple(_variable(field) for field in NotificationSettings.model_fields.values())
+
+
+def configured_channels() -> PayerChannels:
+    """The payer channels this process's configuration turns on, as its dispatcher reads it.
+
+    Asked on every status change, so the settings are read once per value of their variables
+    (a dozen dictionary lookups a call; a changed environment, as in tests, is seen).
+    """
+    return _channels_for(tuple(map(os.environ.get, _VARIABLES)))
+
+
+@cache
+def _channels_for(_environment: tuple[str | None, ...]) -> PayerChannels:
+    try:
+        settings = NotificationSettings()
+    except ValidationError:
+        # A misconfigured relay must not stop payments: queue as if on; the dispatcher,
+        # which cannot start with it, is where the operator hears of it.
+        log.warning("notification_settings_invalid")
+        return PayerChannels(email=True, sms=True)
+    return PayerChannels(email=settings.email_enabled, sms=settings.sms_enabled)

@@ -1,9 +1,14 @@
 """The outbox dispatcher: delivers client webhooks and payer emails/SMS, away from the payment path.
 
-It claims due messages under a lease (``FOR UPDATE SKIP LOCKED``, any number of dispatchers),
-in per-payment order, sends them concurrently, logs every try in ``outbox_attempts`` and
-reschedules failures on the backoff schedule until the 24-hour window is spent. Enqueueing
-wakes it through ``LISTEN``; polling is only the fallback. It never reads or locks payments.
+It works in batches: it claims due messages under a lease in one statement (``FOR UPDATE
+SKIP LOCKED``, any number of dispatchers), in per-payment order, sends the batch concurrently,
+then logs every try in ``outbox_attempts`` and moves each message on (delivered, retried on
+the backoff schedule until the 24-hour window is spent, or given up) in one statement and
+one commit for the batch. A try that outlasts the rest of its batch by ``RECORD_EVERY_SECONDS``
+is recorded on its own later, so one slow receiver holds up no one else's next message.
+Enqueueing wakes it through ``LISTEN``; polling is only the fallback. It never reads or locks
+payments. Delivery is at least once: a batch whose results could not be recorded is tried
+again when its lease lapses.
 """
 
 from __future__ import annotations
@@ -44,7 +49,7 @@ from billpay.outbox.destinations import (
 )
 from billpay.outbox.repository import OUTBOX_CHANNEL, ClaimedMessage
 from billpay.outbox.schemas import Channel, DeliveryStatus
-from billpay.outbox.service import RetrySchedule, TryResult
+from billpay.outbox.service import RetrySchedule, Try, TryResult
 from billpay.outbox.signing import SIGNATURE_HEADER, signature_header
 from billpay.providers.base import BillType
 from billpay.redact import mask_url_secrets
@@ -56,6 +61,8 @@ WEBHOOK_TIMEOUT_SECONDS = 10.0
 # by two dispatchers at once (the lease lapses only when a dispatcher died mid-try).
 TRY_DEADLINE_SECONDS = 120.0
 LEASE_SECONDS = 300.0
+# A batch's tries finished by then are recorded together; the stragglers' in later rounds.
+RECORD_EVERY_SECONDS = 1.0
 USER_AGENT = "billpay-webhooks/1"
 
 
@@ -93,7 +100,8 @@ async def _notification_result(send: Awaitable[object]) -> TryResult:
     return TryResult(delivered=True)
 
 
-# A channel this deployment does not use: given up at once, quietly (replayable if turned on).
+# A channel this dispatcher has off (an operator alert's email, or a payer message queued by a
+# process configured otherwise): given up at once, quietly (replayable once turned on).
 _EMAIL_OFF = TryResult(
     delivered=False, error="email is not configured (SMTP_HOST, SMTP_FROM)", final=True
 )
@@ -102,10 +110,25 @@ _SMS_OFF = TryResult(
 )
 
 
-def _log_result(
-    bound: FilteringBoundLogger, result: TryResult, status: DeliveryStatus | None, duration_ms: int
-) -> None:
-    details = {"status_code": result.status_code, "duration_ms": duration_ms}
+def _bound(message: ClaimedMessage) -> FilteringBoundLogger:
+    about = (
+        {"alert_id": message.alert_id}
+        if message.alert_id is not None
+        else {"payment_id": str(message.payment_id)}
+    )
+    bound: FilteringBoundLogger = log.bind(
+        message_id=message.id,
+        **about,
+        channel=message.channel,
+        event_type=message.event_type,
+        attempt=message.attempt,
+    )
+    return bound
+
+
+def _log_result(tried: Try, status: DeliveryStatus | None) -> None:
+    bound, result = _bound(tried.message), tried.result
+    details = {"status_code": result.status_code, "duration_ms": tried.duration_ms}
     if status is None:
         bound.info("outbox_claim_lapsed", delivered=result.delivered, **details)
     elif status is DeliveryStatus.DELIVERED:
@@ -140,7 +163,8 @@ class Dispatcher:
         secret = self.settings.alert_webhook_secret
         self._alert_secrets: tuple[str, ...] = (secret.get_secret_value(),) if secret else ()
         self._wake = asyncio.Event()
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._batches: set[asyncio.Task[None]] = set()
+        self._in_flight = 0  # messages claimed and not yet recorded
 
     def wake(self, *_: Any) -> None:
         self._wake.set()
@@ -161,35 +185,34 @@ class Dispatcher:
                     await self._idle(stop, self.settings.poll_interval_seconds)
         finally:
             await listener.close()
-            if self._tasks:  # let tries in flight finish and be recorded
-                await asyncio.gather(*self._tasks, return_exceptions=True)
+            if self._batches:  # let tries in flight finish and be recorded
+                await asyncio.gather(*self._batches, return_exceptions=True)
             await self.http.aclose()
             if self.sms is not None:
                 await self.sms.aclose()
             log.info("outbox_dispatcher_stopped")
 
     async def _claim_and_spawn(self) -> bool:
-        free = self.settings.outbox_concurrency - len(self._tasks)
+        free = self.settings.outbox_concurrency - self._in_flight
         if free <= 0:
             return False
         wanted = min(self.settings.batch_size, free)
         async with self.context.unit_of_work() as session:
             claimed = await repo.claim_due(session, uuid.uuid4(), wanted, LEASE_SECONDS)
-        for message in claimed:
-            task = asyncio.create_task(self._deliver(message))
-            self._tasks.add(task)
-            task.add_done_callback(self._task_done)
+        if claimed:
+            self._in_flight += len(claimed)
+            batch = asyncio.create_task(self._deliver_batch(claimed))
+            self._batches.add(batch)
+            batch.add_done_callback(self._batches.discard)
         return len(claimed) == wanted
-
-    def _task_done(self, task: asyncio.Task[None]) -> None:
-        self._tasks.discard(task)
-        self._wake.set()  # a slot opened, and the payment's next message may be free now
 
     async def _seconds_to_wait(self) -> float:
         """Until the next message falls due, at most the poll interval (a wake-up cuts it short)."""
         timeout = self.settings.poll_interval_seconds
-        if len(self._tasks) >= self.settings.outbox_concurrency:
-            return timeout  # full: a finishing try wakes the loop
+        if self._in_flight:
+            # A batch being recorded wakes the loop, which claims what fell due meanwhile:
+            # no scan of the whole backlog for its next due time while one is out.
+            return timeout
         async with self.context.unit_of_work() as session:
             next_due = await repo.seconds_until_next_due(session)
         return timeout if next_due is None else min(timeout, next_due + 0.001)
@@ -202,40 +225,40 @@ class Dispatcher:
         waker.cancel()
         self._wake.clear()
 
-    async def _deliver(self, message: ClaimedMessage) -> None:
-        about = (
-            {"alert_id": message.alert_id}
-            if message.alert_id is not None
-            else {"payment_id": str(message.payment_id)}
-        )
-        bound = log.bind(
-            message_id=message.id,
-            **about,
-            channel=message.channel,
-            event_type=message.event_type,
-            attempt=message.attempt,
-        )
-        started = time.monotonic()
-        result = await self._try(message, bound)
-        duration_ms = round((time.monotonic() - started) * 1000)
+    async def _deliver_batch(self, claimed: list[ClaimedMessage]) -> None:
+        """Send the batch concurrently; record what finished, together, round by round."""
+        sending = {asyncio.create_task(self._timed_try(message)) for message in claimed}
+        while sending:
+            done, sending = await asyncio.wait(sending, timeout=RECORD_EVERY_SECONDS)
+            if done:
+                await self._record([task.result() for task in done])
+
+    async def _record(self, tries: list[Try]) -> None:
         try:
             async with self.context.unit_of_work() as session:
-                status = await service.record_try(
-                    session, message, result, duration_ms, self.retry_at
-                )
-        except Exception:  # unrecorded: the lease lapses and the message is tried again
-            bound.exception("outbox_record_failed")
+                statuses = await service.record_tries(session, tries, self.retry_at)
+        except Exception:  # unrecorded: the leases lapse and the messages are tried again
+            log.exception("outbox_record_failed", message_ids=[t.message.id for t in tries])
             return
-        _log_result(bound, result, status, duration_ms)
+        finally:
+            self._in_flight -= len(tries)
+            self._wake.set()  # slots opened, and the payments' next messages may be free now
+        for tried in tries:
+            _log_result(tried, statuses[tried.message.id])
 
-    async def _try(self, message: ClaimedMessage, bound: FilteringBoundLogger) -> TryResult:
+    async def _timed_try(self, message: ClaimedMessage) -> Try:
+        started = time.monotonic()
+        result = await self._try(message)
+        return Try(message, result, round((time.monotonic() - started) * 1000))
+
+    async def _try(self, message: ClaimedMessage) -> TryResult:
         try:
             async with asyncio.timeout(TRY_DEADLINE_SECONDS):
                 return await self._send(message)
         except TimeoutError:
             return TryResult(delivered=False, error="timeout")
         except Exception as exc:  # a bug must not lose the message: retried, then replayable
-            bound.error("outbox_send_crashed", error_type=type(exc).__name__)
+            _bound(message).error("outbox_send_crashed", error_type=type(exc).__name__)
             return TryResult(delivered=False, error="internal_error")
 
     async def _send(self, message: ClaimedMessage) -> TryResult:

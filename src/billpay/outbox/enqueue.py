@@ -9,6 +9,7 @@ import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from billpay.notifications import PayerChannels, configured_channels
 from billpay.notifications.templates import NoticeOutcome
 from billpay.outbox import repository as repo
 from billpay.outbox.schemas import Channel
@@ -16,7 +17,6 @@ from billpay.payments.status import Status
 
 # The statuses a payer is told about: exactly those with a payer template.
 PAYER_OUTCOMES = frozenset(outcome.value for outcome in NoticeOutcome)
-_NOTICE_CHANNELS = (Channel.EMAIL, Channel.SMS)
 
 
 def idempotency_key(channel: Channel, payment_id: uuid.UUID, event_id: int, to_status: str) -> str:
@@ -26,6 +26,19 @@ def idempotency_key(channel: Channel, payment_id: uuid.UUID, event_id: int, to_s
     return f"{channel.value}:{payment_id}:{to_status}"
 
 
+def channels_for(to_status: Status, payer: PayerChannels) -> list[Channel]:
+    """The channels a change may owe a message on: the client's webhook always, the payer's
+    email and SMS for an outcome and only when this deployment can send them."""
+    channels = [Channel.WEBHOOK]
+    if to_status.value in PAYER_OUTCOMES:
+        channels += [
+            channel
+            for channel, on in ((Channel.EMAIL, payer.email), (Channel.SMS, payer.sms))
+            if on
+        ]
+    return channels
+
+
 async def enqueue_for_event(
     session: AsyncSession, payment_id: uuid.UUID, event_id: int, to_status: Status
 ) -> None:
@@ -33,10 +46,18 @@ async def enqueue_for_event(
 
     One statement in the change's own transaction: the messages exist if and only if the
     change does, and a committed change wakes the dispatchers.
+
+    Nothing is queued on a channel that cannot deliver it: no webhook while the client has
+    no webhook URL (or no signing secret), no email without an SMTP relay configured
+    (``SMTP_HOST``, ``SMTP_FROM``) or a payer email, no SMS without the SMS hook
+    (``SMS_WEBHOOK_URL``, ``SMS_WEBHOOK_TOKEN``) or a payer phone. Whether a channel is on
+    is decided here, when the change happens, in whichever process makes it (API or
+    worker): every process needs the same notification settings. So a merchant who sets a
+    webhook URL later receives the events that happen from then on, not the earlier ones
+    (nothing was queued for them: there is nothing to replay), and likewise a relay
+    configured later tells payers about later outcomes only.
     """
-    channels = [Channel.WEBHOOK]
-    if to_status.value in PAYER_OUTCOMES:
-        channels.extend(_NOTICE_CHANNELS)
+    channels = channels_for(to_status, configured_channels())
     await repo.insert_for_event(
         session,
         payment_id,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import base64
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -34,34 +34,52 @@ class TryResult:
     final: bool = False
 
 
-async def record_try(
-    session: AsyncSession,
-    message: ClaimedMessage,
-    result: TryResult,
-    duration_ms: int,
-    retry_at: RetrySchedule,
-) -> DeliveryStatus | None:
-    """Log the try and move the message on: delivered, retried later, or given up.
+@dataclass(frozen=True)
+class Try:
+    """One message tried by a dispatcher, and how long the try took."""
 
-    None when the claim had lapsed and another dispatcher holds the message now.
-    """
+    message: ClaimedMessage
+    result: TryResult
+    duration_ms: int
+
+
+def _settled(tried: Try, now: datetime, retry_at: RetrySchedule) -> repo.TryRecord:
+    """Delivered, retried later on the backoff schedule, or given up."""
+    result, message = tried.result, tried.message
     error = mask_text(result.error)[:500] if result.error else None
-    await repo.log_attempt(session, message.id, result.status_code, error, duration_ms)
-    now = datetime.now(UTC)
     retry = None
     if result.delivered:
         status = DeliveryStatus.DELIVERED
     else:
         retry = None if result.final else retry_at(message.attempt, message.first_attempt_at, now)
         status = DeliveryStatus.PENDING if retry else DeliveryStatus.FAILED
-    values = {
-        "status": status,
-        "next_attempt_at": retry,
-        "delivered_at": now if result.delivered else None,
-        "last_error": error,
+    return repo.TryRecord(
+        message_id=message.id,
+        claim_id=message.claim_id,
+        status=status.value,
+        next_attempt_at=retry,
+        delivered_at=now if result.delivered else None,
+        error=error,
+        status_code=result.status_code,
+        duration_ms=tried.duration_ms,
+    )
+
+
+async def record_tries(
+    session: AsyncSession, tries: Sequence[Try], retry_at: RetrySchedule
+) -> dict[int, DeliveryStatus | None]:
+    """Log every try and move each message on, in one statement for the whole batch.
+
+    Maps each message id to its new status; None when its claim had lapsed and another
+    dispatcher holds the message now (the try is logged all the same).
+    """
+    now = datetime.now(UTC)
+    records = [_settled(tried, now, retry_at) for tried in tries]
+    released = await repo.record_tries(session, records)
+    return {
+        record.message_id: DeliveryStatus(record.status) if record.message_id in released else None
+        for record in records
     }
-    released = await repo.release(session, message.id, message.claim_id, values)
-    return status if released else None
 
 
 async def replay(
