@@ -6,6 +6,7 @@ Below the payment lifecycle (which calls it on every move); knows statuses only 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -57,12 +58,26 @@ async def enqueue_for_event(
     (nothing was queued for them: there is nothing to replay), and likewise a relay
     configured later tells payers about later outcomes only.
     """
+    await enqueue_for_events(session, [(payment_id, event_id)], to_status)
+
+
+async def enqueue_for_events(
+    session: AsyncSession, events: Sequence[tuple[uuid.UUID, int]], to_status: Status
+) -> None:
+    """``enqueue_for_event`` for many changes to ``to_status`` ((payment id, event id) each),
+    in one statement: a worker's batch."""
     channels = channels_for(to_status, configured_channels())
-    await repo.insert_for_event(
+    await repo.insert_for_events(
         session,
-        payment_id,
-        event_id,
         to_status.value,
-        [channel.value for channel in channels],
-        [idempotency_key(channel, payment_id, event_id, to_status.value) for channel in channels],
+        [
+            (
+                payment_id,
+                event_id,
+                channel.value,
+                idempotency_key(channel, payment_id, event_id, to_status.value),
+            )
+            for payment_id, event_id in events
+            for channel in channels
+        ],
     )

@@ -15,6 +15,7 @@ from sqlalchemy import (
     DateTime,
     String,
     Text,
+    Uuid,
     bindparam,
     case,
     cast,
@@ -22,7 +23,6 @@ from sqlalchemy import (
     literal_column,
     select,
     text,
-    true,
     update,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -90,23 +90,27 @@ def _notice_json(to_status: ColumnElement[str]) -> ColumnElement[Any]:
 
 @cache
 def _enqueue_statement() -> Select[tuple[None]]:
-    """One statement: the messages of one payment event, then a wake-up if any was new.
+    """One statement: the messages of payment events (each to ``:to_status``), then a wake-up
+    if any was new.
 
-    ``:channels``/``:keys`` say which channels this status change concerns; a channel without
+    One row per (payment, event, channel, key) in ``:payment_ids``/``:event_ids``/
+    ``:channels``/``:keys`` says which channels each status change concerns; a channel without
     a destination (no webhook URL or no secret to sign with, no payer email or phone) gets no
     row. The event JSON is built here, from the payment row as this transaction sees it: the
     payment as it was at that change. The JSON is only built for the rows kept.
     """
     to_status = bindparam("to_status", type_=String)
-    event_id = bindparam("event_id", type_=BigInteger)
     channels = (
         func.unnest(
-            bindparam("channels", type_=ARRAY(String)), bindparam("keys", type_=ARRAY(String))
+            bindparam("payment_ids", type_=ARRAY(Uuid)),
+            bindparam("event_ids", type_=ARRAY(BigInteger)),
+            bindparam("channels", type_=ARRAY(String)),
+            bindparam("keys", type_=ARRAY(String)),
         )
-        .table_valued("channel", "key")
+        .table_valued("payment_id", "event_id", "channel", "key")
         .render_derived(name="ch")
     )
-    channel = channels.c.channel
+    channel, event_id = channels.c.channel, channels.c.event_id
     destination = case(
         # A webhook is always signed: without a secret it could never be sent.
         (channel == "webhook", case((Client.webhook_secret.is_not(None), Client.webhook_url))),
@@ -133,10 +137,10 @@ def _enqueue_statement() -> Select[tuple[None]]:
             channels.c.key,
             func.now(),
         )
-        .select_from(Payment)
+        .select_from(channels)
+        .join(Payment, Payment.id == channels.c.payment_id)
         .join(Client, Client.id == Payment.client_id)
-        .join(channels, true())
-        .where(Payment.id == bindparam("payment_id"), destination.is_not(None))
+        .where(destination.is_not(None))
     )
     inserted = (
         pg_insert(OutboxMessage)
@@ -161,21 +165,20 @@ def _enqueue_statement() -> Select[tuple[None]]:
     return select(func.pg_notify(OUTBOX_CHANNEL, "")).select_from(inserted).limit(1)
 
 
-async def insert_for_event(
-    session: AsyncSession,
-    payment_id: uuid.UUID,
-    event_id: int,
-    to_status: str,
-    channels: Sequence[str],
-    keys: Sequence[str],
+async def insert_for_events(
+    session: AsyncSession, to_status: str, messages: Sequence[tuple[uuid.UUID, int, str, str]]
 ) -> None:
+    """Queue the messages ``(payment id, event id, channel, idempotency key)`` of status
+    changes to ``to_status``, in one statement."""
+    if not messages:
+        return
     statement = raw.compiled(_enqueue_statement())
     params = {
-        "payment_id": payment_id,
-        "event_id": event_id,
         "to_status": to_status,
-        "channels": list(channels),
-        "keys": list(keys),
+        "payment_ids": [payment_id for payment_id, _, _, _ in messages],
+        "event_ids": [event_id for _, event_id, _, _ in messages],
+        "channels": [channel for _, _, channel, _ in messages],
+        "keys": [key for _, _, _, key in messages],
     }
     await (await raw.connection(session)).execute(statement.sql, *statement.args(params))
 

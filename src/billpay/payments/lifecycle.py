@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from billpay.db import raw
 from billpay.models.tables import PAYMENTS
-from billpay.outbox.enqueue import enqueue_for_event
+from billpay.outbox.enqueue import enqueue_for_event, enqueue_for_events
 from billpay.payments.status import ALLOWED, FINAL, Status
 
 _INSERT_EVENT = (
@@ -171,8 +171,7 @@ async def deliver_many(
         actor,
     )
     moved = {row["payment_id"]: row["id"] for row in rows}
-    for payment_id, event_id in moved.items():
-        await enqueue_for_event(session, payment_id, event_id, Status.PAID)
+    await enqueue_for_events(session, list(moved.items()), Status.PAID)
     return moved
 
 
@@ -210,5 +209,4 @@ async def start_many(
     for payment_id, _, _ in starts:
         if payment_id not in moved:
             raise StaleTransition(payment_id, Status.PENDING)
-    for payment_id, event_id in moved.items():
-        await enqueue_for_event(session, payment_id, event_id, Status.PROCESSING)
+    await enqueue_for_events(session, list(moved.items()), Status.PROCESSING)
