@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
-import httpx
+import aiohttp
 import pytest
 from notification_examples import GROUPED_TOKEN, PHONE, notice
 from sms_test_hook import HOOK_PATH, HOOK_TOKEN, SmsHook
@@ -90,7 +90,7 @@ async def test_a_timeout_is_retryable(
 async def test_connection_refused_is_retryable() -> None:
     sms = SmsSender(hook_settings(f"http://127.0.0.1:{free_port()}{HOOK_PATH}"))
     try:
-        with pytest.raises(RetryableNotificationError, match="ConnectError"):
+        with pytest.raises(RetryableNotificationError, match="ClientConnectorError"):
             await sms.send(PHONE, "hello", idempotency_key="k")
     finally:
         await sms.aclose()
@@ -99,11 +99,11 @@ async def test_connection_refused_is_retryable() -> None:
 async def test_a_callers_client_is_used_and_left_open(
     hook: SmsHook, hook_server: tuple[SmsHook, ThreadedServer]
 ) -> None:
-    async with httpx.AsyncClient(headers={"User-Agent": "billpay-worker"}) as client:
-        sms = SmsSender(hook_settings(hook_server[1].url + HOOK_PATH), client)
+    async with aiohttp.ClientSession(headers={"User-Agent": "billpay-worker"}) as session:
+        sms = SmsSender(hook_settings(hook_server[1].url + HOOK_PATH), session)
         await sms.send(PHONE, "hello", idempotency_key="k")
         await sms.aclose()
-        assert not client.is_closed
+        assert not session.closed
     assert hook.received[0].headers["user-agent"] == "billpay-worker"
 
 

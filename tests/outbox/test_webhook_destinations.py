@@ -1,18 +1,26 @@
 """Webhooks go to public https endpoints only: refused at registration (422 naming the field)
-and again at every connection (the name resolved then, the checked address used), and what a
+and again at every new connection (the name resolved then, only checked addresses used), and what a
 merchant reads back about a failed try is a category, never our network's answer."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
+import socket
 import uuid
+from collections.abc import AsyncIterator
 from typing import Any
 
+import aiohttp
 import httpx
 import pytest
 from outbox_helpers import RECEIVER_PATH, Dispatchers, Receiver, fast_retries
 from sqlalchemy import update
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
 
 from billpay.config import Settings
 from billpay.errors import UnsafeWebhookUrl
@@ -20,14 +28,14 @@ from billpay.models import Client
 from billpay.notifications import NotificationSettings
 from billpay.outbox.destinations import (
     IPAddress,
-    PublicHttpsTransport,
     UnsafeDestination,
+    WebhookClient,
     is_public_address,
 )
 from billpay.outbox.dispatcher import Dispatcher, delivery_error_category
 from billpay.outbox.schemas import WebhookSettingsUpdate
 from billpay.outbox.service import check_new_webhook_url
-from billpay.sandbox.server import ThreadedServer
+from billpay.sandbox.server import ThreadedServer, serve
 from billpay.state import AppState
 from flows import create, query_until
 
@@ -176,33 +184,115 @@ async def test_a_name_that_resolves_to_loopback_at_connect_time_is_refused(
     assert hook.hits == []
 
 
-async def test_the_connection_goes_to_the_address_that_was_checked() -> None:
-    sent: list[httpx.Request] = []
+@pytest.fixture
+async def connects(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[list[tuple[str, int]]]:
+    """Every address a socket is connected to on this loop, each refused: nothing leaves."""
+    attempts: list[tuple[str, int]] = []
 
-    def network(request: httpx.Request) -> httpx.Response:
-        sent.append(request)
-        return httpx.Response(200)
+    async def refuse(sock: socket.socket, address: tuple[Any, ...]) -> None:
+        attempts.append((address[0], address[1]))
+        raise ConnectionRefusedError(111, "refused by the test")
 
-    transport = PublicHttpsTransport(resolver([PUBLIC]), inner=httpx.MockTransport(network))
-    async with httpx.AsyncClient(transport=transport) as client:
-        response = await client.post(f"https://{MERCHANT_HOST}/events?x=1", content=b"{}")
-    assert response.status_code == 200
-    [request] = sent
-    assert (request.url.host, request.url.path, request.url.query) == (
-        str(PUBLIC),
-        "/events",
-        b"x=1",
-    )
-    assert request.headers["host"] == MERCHANT_HOST  # the name, for the merchant's server
-    assert request.extensions["sni_hostname"] == MERCHANT_HOST  # TLS verifies the name
+    monkeypatch.setattr(asyncio.get_running_loop(), "sock_connect", refuse)
+    yield attempts
 
-    mixed = PublicHttpsTransport(resolver([PUBLIC, LOOPBACK]), inner=httpx.MockTransport(network))
-    async with httpx.AsyncClient(transport=mixed) as client:
-        with pytest.raises(UnsafeDestination):
-            await client.post(f"https://{MERCHANT_HOST}/events")
-        with pytest.raises(UnsafeDestination):
-            await client.post(f"http://{PUBLIC}/events")  # plain http, even to a public host
-    assert len(sent) == 1
+
+async def no_dns(host: str, port: int) -> list[IPAddress]:
+    raise AssertionError(f"{host} was resolved: an IP literal must be judged as it is")
+
+
+async def _post(client: WebhookClient, url: str) -> int:
+    try:
+        return await client.post(url, b"{}", {"Content-Type": "application/json"})
+    finally:
+        await client.aclose()
+
+
+async def test_the_connection_goes_to_the_addresses_that_were_checked(
+    connects: list[tuple[str, int]],
+) -> None:
+    client = WebhookClient(allow_private=False, timeout_seconds=2, resolve=resolver([PUBLIC]))
+    with pytest.raises(aiohttp.ClientConnectorError) as refused:
+        await _post(client, f"https://{MERCHANT_HOST}/events?x=1")
+    assert connects == [(str(PUBLIC), 443)]  # the checked address, not a second lookup's
+    assert delivery_error_category(refused.value) == "connection_failed"
+
+
+@pytest.mark.parametrize(
+    "answers",
+    [["127.0.0.1"], ["10.1.2.3"], ["169.254.169.254"], ["::1"], ["93.184.216.34", "10.0.0.7"]],
+)
+async def test_a_name_resolving_to_a_private_address_is_never_connected_to(
+    connects: list[tuple[str, int]], answers: list[str]
+) -> None:
+    addresses = [ipaddress.ip_address(answer) for answer in answers]
+    client = WebhookClient(allow_private=False, timeout_seconds=2, resolve=resolver(addresses))
+    with pytest.raises(UnsafeDestination, match="not a public address") as refused:
+        await _post(client, f"https://{MERCHANT_HOST}/events")
+    assert connects == []
+    assert delivery_error_category(refused.value) == "destination_not_allowed"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://127.0.0.1:8443/events",
+        "https://10.0.0.1/events",
+        "https://169.254.169.254/latest/meta-data/",
+        "https://127.0.0.1./events",  # a trailing dot is still the literal
+        "https://[::1]/events",
+        "https://[::ffff:127.0.0.1]/events",
+        "https://[::ffff:169.254.169.254]/events",
+        "https://[fd00:ec2::254]/latest/meta-data/",
+        f"http://{PUBLIC}/events",  # plain http, even to a public address
+        "https://localhost/events",
+    ],
+)
+async def test_an_ip_literal_or_local_url_is_never_connected_to(
+    connects: list[tuple[str, int]], url: str
+) -> None:
+    client = WebhookClient(allow_private=False, timeout_seconds=2, resolve=no_dns)
+    with pytest.raises(UnsafeDestination):
+        await _post(client, url)
+    assert connects == []
+
+
+async def test_a_redirect_is_never_followed(receiver: tuple[Receiver, ThreadedServer]) -> None:
+    """Even to a receiver we could reach (development mode, loopback): a 3xx is the answer."""
+    hook, target = receiver
+
+    async def redirect(request: Request) -> Response:
+        return RedirectResponse(target.url + RECEIVER_PATH, status_code=307)
+
+    app = Starlette(routes=[Route("/events", redirect, methods=["POST"])])
+    with serve(app) as redirecting:
+        client = WebhookClient(allow_private=True, timeout_seconds=2)
+        assert await _post(client, redirecting.url + "/events") == 307
+    assert hook.hits == []
+
+
+async def test_connections_are_kept_alive_per_host_name() -> None:
+    """One connection serves a name's webhooks; another name for the same address gets its
+    own (development mode, loopback: 127.0.0.1 and localhost)."""
+    connections: list[asyncio.StreamWriter] = []
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        connections.append(writer)
+        with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError):
+            while await reader.readuntil(b"\r\n\r\n"):
+                await reader.readexactly(2)  # the b"{}" body
+                writer.write(b"HTTP/1.1 204 No Content\r\ncontent-length: 0\r\n\r\n")
+
+    server = await asyncio.start_server(answer, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    client = WebhookClient(allow_private=True, timeout_seconds=2)
+    try:
+        for host in ("127.0.0.1", "127.0.0.1", "localhost", "localhost"):
+            assert await client.post(f"http://{host}:{port}/events", b"{}", {}) == 204
+    finally:
+        await client.aclose()
+        server.close()
+    assert len(connections) == 2
 
 
 async def test_a_failed_try_shows_the_merchant_a_category_only(
@@ -224,12 +314,13 @@ async def test_a_failed_try_shows_the_merchant_a_category_only(
 @pytest.mark.parametrize(
     ("error", "category"),
     [
-        (httpx.ConnectTimeout("timed out"), "timeout"),
-        (httpx.ReadTimeout("timed out"), "timeout"),
-        (httpx.ConnectError("[Errno 111] Connection refused"), "connection_failed"),
-        (httpx.RemoteProtocolError("Server disconnected"), "connection_failed"),
+        (aiohttp.ConnectionTimeoutError("timed out"), "timeout"),
+        (aiohttp.SocketTimeoutError("timed out"), "timeout"),
+        (aiohttp.ClientOSError(111, "Connection refused"), "connection_failed"),
+        (aiohttp.ServerDisconnectedError(), "connection_failed"),
         (UnsafeDestination("10.0.0.1 is not a public address"), "destination_not_allowed"),
-        (httpx.UnsupportedProtocol("gopher"), "invalid_url"),
+        (aiohttp.NonHttpUrlClientError("gopher://example.com"), "invalid_url"),
+        (aiohttp.InvalidUrlClientError("https://"), "invalid_url"),
     ],
 )
 def test_delivery_errors_are_categories(error: Exception, category: str) -> None:

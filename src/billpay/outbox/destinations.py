@@ -1,11 +1,16 @@
 """Where a client's webhooks may go: https to public addresses only (no SSRF into our network).
 
 Checked when the URL is registered (its shape, and what its name resolves to now) and again at
-every connection: the name is resolved, every address it resolves to must be public, and the
-connection goes to the address that was checked — a DNS answer that changes between the check
-and the connect (rebinding) is never used. Redirects are never followed (the dispatcher's
-client has ``follow_redirects=False``). ``BILLPAY_ALLOW_PRIVATE_WEBHOOK_URLS`` turns the checks
-off for development, where receivers run on loopback over plain http.
+every new connection: the name is resolved by ``PublicResolver``, every address it resolves to
+must be public, and aiohttp connects only to the addresses it handed out — a DNS answer that
+changes between the check and the connect (rebinding) is never used. An IP-literal host never
+reaches a resolver, so it is checked before sending. Redirects are never followed and no proxy
+is taken from the environment. ``BILLPAY_ALLOW_PRIVATE_WEBHOOK_URLS`` turns the checks off for
+development, where receivers run on loopback over plain http.
+
+Connections are kept alive, pooled by the URL's host name (and port and scheme), so a pooled
+connection only ever carries requests for the name it was checked and opened for; it stays
+connected to the address checked then, whatever that name resolves to later.
 """
 
 from __future__ import annotations
@@ -13,10 +18,12 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from urllib.parse import urlsplit
 
-import httpx
+import aiohttp
+from aiohttp.abc import AbstractResolver, ResolveResult
+from yarl import URL
 
 from billpay.errors import UnsafeWebhookUrl
 
@@ -35,7 +42,15 @@ _EMBEDS_IPV4 = tuple(
 _LOCAL_SUFFIXES = (".localhost", ".local", ".internal", ".localdomain", ".home.arpa")
 
 
-class UnsafeDestination(httpx.TransportError):
+# A pooled connection idle this long is closed: under the 5 s that common servers (Node's
+# default among them) keep one, so a webhook is rarely written into one being closed.
+IDLE_CONNECTION_SECONDS = 4.0
+# An answer's body is read (and dropped) up to here so its connection can be reused; a longer
+# one's connection is closed instead. No receiver's answer is kept or parsed.
+DRAIN_LIMIT_BYTES = 64 * 1024
+
+
+class UnsafeDestination(aiohttp.ClientConnectionError):
     """The destination is not a public https address: the request never left."""
 
 
@@ -132,63 +147,126 @@ def _unsafe(problem: str) -> UnsafeWebhookUrl:
     )
 
 
-async def checked_address(host: str, port: int, resolve: Resolver = resolve_host) -> IPAddress:
-    """The address to connect to for ``host``: resolved now, every answer public."""
+async def checked_addresses(
+    host: str, port: int, resolve: Resolver = resolve_host
+) -> list[IPAddress]:
+    """The addresses a connection to ``host`` may go to: resolved now, every answer public.
+
+    A name that does not resolve is an ``OSError`` (aiohttp reports it as a connection error,
+    as it would its own resolver's); a non-public answer is ``UnsafeDestination``.
+    """
     problem = host_problem(host)
     if problem is not None:
         raise UnsafeDestination(problem)
     literal = _literal(host)
     if literal is not None:
-        return literal
+        return [literal]
     try:
         addresses = await resolve(host, port)
     except (OSError, TimeoutError, ValueError) as exc:
-        raise httpx.ConnectError(f"could not resolve {host}: {exc}") from exc
+        raise OSError(f"could not resolve {host}: {exc}") from exc
     if not addresses:
-        raise httpx.ConnectError(f"{host} has no address")
+        raise OSError(f"{host} has no address")
     blocked = _non_public(addresses)
     if blocked is not None:
         raise UnsafeDestination(f"{host} resolves to {blocked}, not a public address")
-    return addresses[0]
+    return addresses
 
 
-class PublicHttpsTransport(httpx.AsyncBaseTransport):
-    """Sends a request only to a public https address, and to exactly the address checked.
+class PublicResolver(AbstractResolver):
+    """aiohttp's resolver for webhooks: hands out a name's addresses only when all are public.
 
-    The URL's host is swapped for the checked IP; the ``Host`` header stays the name and TLS
-    verifies the certificate for the name (``sni_hostname``). Connections are not kept alive:
-    a pooled connection is keyed by IP, and one opened for another name must not be reused.
+    aiohttp connects to nothing but what its resolver answered (and caches the answer for
+    ``ttl_dns_cache``), so the connection goes to an address that was checked.
+    """
+
+    def __init__(self, resolve: Resolver = resolve_host) -> None:
+        self._resolve = resolve
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        return [
+            ResolveResult(
+                hostname=host,
+                host=str(address),
+                port=port,
+                family=socket.AF_INET6 if address.version == 6 else socket.AF_INET,
+                proto=0,
+                flags=socket.AI_NUMERICHOST,
+            )
+            for address in await checked_addresses(host, port, self._resolve)
+        ]
+
+    async def close(self) -> None:
+        """Nothing to release: ``resolve_host`` uses the event loop's resolver."""
+
+
+def check_destination(url: URL) -> None:
+    """Before sending: an https URL whose host is not local by its name or address. aiohttp
+    connects to an IP-literal host without asking the resolver, so this is its only check."""
+    if url.scheme != "https":
+        raise UnsafeDestination("not an https URL")
+    problem = host_problem(url.raw_host or "")  # the form aiohttp resolves and connects to
+    if problem is not None:
+        raise UnsafeDestination(problem)
+
+
+class WebhookClient:
+    """POSTs webhooks over one aiohttp session whose connections are kept alive (made on first
+    use: aiohttp wants a running event loop); unless development allows any destination,
+    only to public https addresses.
+
+    Each phase is bounded by ``timeout_seconds``, as httpx's timeout bounded each: getting a
+    connection (pool wait, resolve and connect) and every wait for answer bytes.
     """
 
     def __init__(
-        self, resolve: Resolver = resolve_host, inner: httpx.AsyncBaseTransport | None = None
+        self, *, allow_private: bool, timeout_seconds: float, resolve: Resolver = resolve_host
     ) -> None:
+        self._allow_private = allow_private
         self._resolve = resolve
-        self._inner = inner or httpx.AsyncHTTPTransport(
-            limits=httpx.Limits(max_keepalive_connections=0), trust_env=False
+        self._timeout = aiohttp.ClientTimeout(
+            total=None, connect=timeout_seconds, sock_read=timeout_seconds
         )
+        self._session: aiohttp.ClientSession | None = None
 
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        url = request.url
-        if url.scheme != "https":
-            raise UnsafeDestination("not an https URL", request=request)
+    def _opened(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            resolver = None if self._allow_private else PublicResolver(self._resolve)
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(
+                    resolver=resolver, keepalive_timeout=IDLE_CONNECTION_SECONDS
+                ),
+                timeout=self._timeout,
+                trust_env=False,  # an environment's proxy must not relay webhooks anywhere
+                # A receiver's cookies must not ride along on the next webhook.
+                cookie_jar=aiohttp.DummyCookieJar(),
+                auto_decompress=False,  # the body is only drained
+            )
+        return self._session
+
+    async def post(self, url: str, body: bytes, headers: Mapping[str, str]) -> int:
+        """The answer's status (a redirect is an answer, never followed). Raises
+        ``UnsafeDestination`` when nothing was sent, else any ``aiohttp.ClientError``."""
         try:
-            address = await checked_address(url.host, url.port or 443, self._resolve)
-        except httpx.TransportError as exc:
-            exc.request = request
-            raise
-        request.url = url.copy_with(host=str(address))
-        request.extensions = {**request.extensions, "sni_hostname": url.host}
-        return await self._inner.handle_async_request(request)
+            target = URL(url)  # parsed once: the host checked is the host aiohttp connects to
+        except ValueError as exc:
+            raise aiohttp.InvalidUrlClientError(url) from exc
+        if not self._allow_private:
+            check_destination(target)
+        async with self._opened().post(
+            target, data=body, headers=headers, allow_redirects=False
+        ) as response:
+            await _drain(response)
+            return response.status
 
     async def aclose(self) -> None:
-        await self._inner.aclose()
+        if self._session is not None:
+            await self._session.close()
 
 
-def delivery_transport(
-    *, allow_private: bool, resolve: Resolver = resolve_host
-) -> httpx.AsyncBaseTransport:
-    """The dispatcher's transport: checked unless development allows any destination."""
-    if allow_private:
-        return httpx.AsyncHTTPTransport(trust_env=False)
-    return PublicHttpsTransport(resolve)
+async def _drain(response: aiohttp.ClientResponse) -> None:
+    remaining = DRAIN_LIMIT_BYTES
+    while remaining > 0 and (chunk := await response.content.read(remaining)):
+        remaining -= len(chunk)

@@ -20,7 +20,7 @@ import uuid
 from collections.abc import Awaitable, Mapping
 from typing import Any
 
-import httpx
+import aiohttp
 import structlog
 from structlog.typing import FilteringBoundLogger
 
@@ -44,7 +44,7 @@ from billpay.outbox.backoff import next_attempt_at
 from billpay.outbox.destinations import (
     Resolver,
     UnsafeDestination,
-    delivery_transport,
+    WebhookClient,
     resolve_host,
 )
 from billpay.outbox.repository import OUTBOX_CHANNEL, ClaimedMessage
@@ -153,12 +153,11 @@ class Dispatcher:
         notifications = notifications or NotificationSettings()
         self.email = EmailSender(notifications) if notifications.email_enabled else None
         self.sms = SmsSender(notifications) if notifications.sms_enabled else None
-        transport = delivery_transport(
-            allow_private=self.settings.allow_private_webhook_urls, resolve=resolve
-        )
         # Redirects are never followed: a 3xx is a failed try, whatever it points at.
-        self.http = httpx.AsyncClient(
-            transport=transport, timeout=WEBHOOK_TIMEOUT_SECONDS, follow_redirects=False
+        self.http = WebhookClient(
+            allow_private=self.settings.allow_private_webhook_urls,
+            timeout_seconds=WEBHOOK_TIMEOUT_SECONDS,
+            resolve=resolve,
         )
         secret = self.settings.alert_webhook_secret
         self._alert_secrets: tuple[str, ...] = (secret.get_secret_value(),) if secret else ()
@@ -298,8 +297,8 @@ class Dispatcher:
             SIGNATURE_HEADER: signature_header(body, secrets, int(time.time())),
         }
         try:
-            response = await self.http.post(message.destination, content=body, headers=headers)
-        except (httpx.HTTPError, httpx.InvalidURL) as exc:
+            status_code = await self.http.post(message.destination, body, headers)
+        except aiohttp.ClientError as exc:
             category = delivery_error_category(exc)
             # The full story is for operators; the client sees the category only (what our
             # network answered is nobody else's business). The text may quote the URL: masked.
@@ -311,20 +310,18 @@ class Dispatcher:
                 detail=mask_url_secrets(str(exc)),
             )
             return TryResult(delivered=False, error=category)
-        if response.is_success:
-            return TryResult(delivered=True, status_code=response.status_code)
-        return TryResult(
-            delivered=False, status_code=response.status_code, error=f"HTTP {response.status_code}"
-        )
+        if 200 <= status_code < 300:
+            return TryResult(delivered=True, status_code=status_code)
+        return TryResult(delivered=False, status_code=status_code, error=f"HTTP {status_code}")
 
 
 def delivery_error_category(exc: Exception) -> str:
     """What a client is told about a try that got no answer: a category, no internal detail."""
     if isinstance(exc, UnsafeDestination):
         return "destination_not_allowed"
-    if isinstance(exc, httpx.TimeoutException):
+    if isinstance(exc, TimeoutError):  # aiohttp's connect and read timeouts are both
         return "timeout"
-    if isinstance(exc, httpx.InvalidURL | httpx.UnsupportedProtocol):
+    if isinstance(exc, aiohttp.InvalidURL | aiohttp.NonHttpUrlClientError):
         return "invalid_url"
     return "connection_failed"
 
