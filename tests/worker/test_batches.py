@@ -102,9 +102,7 @@ async def test_a_batch_is_delivered_once_each_with_its_events_and_books(
         "WHERE payment_id = ANY(CAST(:ids AS uuid[]))",
         ids=queued,
     )
-    assert {(a["outcome"], a["sends"], a["answered"]) for a in attempts} == {
-        ("succeeded", 1, True)
-    }
+    assert {(a["outcome"], a["sends"], a["answered"]) for a in attempts} == {("succeeded", 1, True)}
     leased = await query(
         state,
         "SELECT count(*) AS n FROM payments WHERE lease_owner IS NOT NULL "
