@@ -107,7 +107,7 @@ def _enqueue_statement() -> Select[tuple[None]]:
             bindparam("channels", type_=ARRAY(String)),
             bindparam("keys", type_=ARRAY(String)),
         )
-        .table_valued("payment_id", "event_id", "channel", "key")
+        .table_valued("payment_id", "event_id", "channel", "key", with_ordinality="n")
         .render_derived(name="ch")
     )
     channel, event_id = channels.c.channel, channels.c.event_id
@@ -141,6 +141,9 @@ def _enqueue_statement() -> Select[tuple[None]]:
         .join(Payment, Payment.id == channels.c.payment_id)
         .join(Client, Client.id == Payment.client_id)
         .where(destination.is_not(None))
+        # Ids in the order given (each payment's events in order): the joins may reorder rows,
+        # and the dispatcher sends a payment's messages in id order.
+        .order_by(channels.c.n)
     )
     inserted = (
         pg_insert(OutboxMessage)
