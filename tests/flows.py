@@ -6,7 +6,8 @@ from __future__ import annotations
 import asyncio
 import inspect
 import uuid
-from collections.abc import Callable, Collection
+from collections.abc import AsyncIterator, Callable, Collection
+from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
@@ -17,6 +18,7 @@ from billpay.config import PROVIDER_FIELDS, Settings
 from billpay.ledger.reconcile import reconcile
 from billpay.sandbox.app import sandbox_settings
 from billpay.state import AppState
+from billpay.worker.runner import Worker
 
 PHONE = "08031234567"
 # The simulators' documented valid customers.
@@ -254,3 +256,16 @@ async def ledger_ok(state: AppState) -> None:
     async with state.unit_of_work() as session:
         report = await reconcile(session)
     assert report.ok, report.lines()
+
+
+@asynccontextmanager
+async def running_worker(state: AppState) -> AsyncIterator[Worker]:
+    """A worker running on ``state`` for the block (the ``worker`` fixture runs one per test)."""
+    stop = asyncio.Event()
+    worker = Worker(state)
+    task = asyncio.create_task(worker.run(stop))
+    try:
+        yield worker
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, timeout=60)

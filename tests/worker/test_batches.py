@@ -5,7 +5,6 @@ for the others and is itself neither lost nor vended twice."""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -21,7 +20,7 @@ from billpay.sandbox.vtpass.state import VTpassSandboxState
 from billpay.state import AppState
 from billpay.worker import processor as processor_module
 from billpay.worker.runner import Worker
-from flows import FINAL, airtime, create, ledger_ok, query, wait_for_status
+from flows import FINAL, airtime, create, ledger_ok, query, running_worker, wait_for_status
 
 BATCH = 30
 
@@ -47,20 +46,9 @@ def phone_of(index: int) -> str:
     return f"0803{index:07d}"
 
 
-async def start_worker(state: AppState) -> AsyncIterator[Worker]:
-    stop = asyncio.Event()
-    worker = Worker(state)
-    task = asyncio.create_task(worker.run(stop))
-    try:
-        yield worker
-    finally:
-        stop.set()
-        await asyncio.wait_for(task, timeout=60)
-
-
 @pytest.fixture
 async def worker_started(state: AppState) -> AsyncIterator[Worker]:
-    async for worker in start_worker(state):
+    async with running_worker(state) as worker:
         yield worker
 
 
@@ -146,7 +134,7 @@ async def test_a_payment_settled_meanwhile_keeps_its_settlement_and_gets_the_evi
         return result
 
     monkeypatch.setattr(provider, "pay", pay_then_webhook)
-    async for _ in start_worker(state):
+    async with running_worker(state):
         payments = await all_final(api, queued)
     assert {payment["status"] for payment in payments} == {"paid"}
     moved = next(p for p in payments if p["id"] == str(settled_meanwhile))
@@ -183,7 +171,7 @@ async def test_a_shared_step_that_fails_is_done_one_payment_at_a_time(
         raise RuntimeError("the shared statement failed")
 
     monkeypatch.setattr(processor_module.settlement, "mark_paid_many", refuse)
-    async for _ in start_worker(state):
+    async with running_worker(state):
         payments = await all_final(api, queued)
     assert shared_tries >= 1
     assert {payment["status"] for payment in payments} == {"paid"}

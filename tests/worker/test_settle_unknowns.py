@@ -5,10 +5,7 @@ the grace period, not held until the deadline. Against the simulators over HTTP.
 
 from __future__ import annotations
 
-import asyncio
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -36,6 +33,7 @@ from flows import (
     pay,
     query,
     routed_only_to,
+    running_worker,
     wait_for_status,
     wait_until,
 )
@@ -72,18 +70,6 @@ def flutterwave(sandbox_states: dict[str, Any]) -> FlutterwaveSandboxState:
 def interswitch(sandbox_states: dict[str, Any]) -> InterswitchSandboxState:
     state: InterswitchSandboxState = sandbox_states["interswitch"]
     return state
-
-
-@asynccontextmanager
-async def running_worker(state: AppState) -> AsyncIterator[Worker]:
-    stop = asyncio.Event()
-    worker = Worker(state)
-    task = asyncio.create_task(worker.run(stop))
-    try:
-        yield worker
-    finally:
-        stop.set()
-        await asyncio.wait_for(task, timeout=30)
 
 
 async def the_attempt(state: AppState, payment_id: str) -> dict[str, Any]:
