@@ -136,19 +136,7 @@ async def insert_entries(
     ids: dict[str, int],
 ) -> None:
     """All postings of one journal in one statement."""
-    await (await raw.connection(session)).execute(
-        "INSERT INTO ledger_entries "
-        "(journal_id, payment_id, kind, debit_account_id, credit_account_id, amount_kobo, memo) "
-        "SELECT $1, $2, * FROM unnest($3::varchar[], $4::bigint[], $5::bigint[], "
-        "$6::bigint[], $7::varchar[])",
-        journal_id,
-        payment_id,
-        [posting.kind for posting in postings],
-        [ids[posting.debit] for posting in postings],
-        [ids[posting.credit] for posting in postings],
-        [posting.amount_kobo for posting in postings],
-        [posting.memo for posting in postings],
-    )
+    await insert_journals(session, [(journal_id, payment_id, postings)], ids)
 
 
 async def balance_of(session: AsyncSession, code: str) -> int:
@@ -206,8 +194,8 @@ async def insert_journals(
     journals: Sequence[tuple[uuid.UUID, uuid.UUID | None, Sequence[Posting]]],
     ids: dict[str, int],
 ) -> None:
-    """Many journals (journal id, payment id, postings) in one statement: the worker's batch
-    of settlements. Guarded balances are not touched: callers post none through here."""
+    """Many journals (journal id, payment id, postings) in one statement. Guarded balances
+    are not touched here: their callers move them (``service.post``, ``reserve``)."""
     rows = [(journal, payment, p) for journal, payment, postings in journals for p in postings]
     if not rows:
         return

@@ -38,7 +38,7 @@ from billpay.payments.attempts.requests import (
     vend_request_for,
 )
 from billpay.payments.attempts.resend import NotFoundStep, ResendPolicy
-from billpay.payments.lifecycle import Delivered, StaleTransition, start_many, transition
+from billpay.payments.lifecycle import Delivered, StaleTransition, start_many
 from billpay.payments.status import Status
 from billpay.providers.base import BillProvider, Outcome, ProviderName, VendRequest, VendResult
 from billpay.providers.calls import CallKind, ProviderCall, collect_calls
@@ -157,16 +157,21 @@ class Processor:
         committed. Past a payment's last pass it is left to its lease (as a crash would)."""
 
         # A claimed payment still pending has no attempt yet: those start together.
-        fresh = [p for p in payments if isinstance(p, Payment) and p.status == Status.PENDING]
+        fresh: list[Payment] = []
+        rest: list[tuple[uuid.UUID, Payment | None]] = []
+        for payment in payments:
+            if isinstance(payment, Payment) and payment.status == Status.PENDING:
+                fresh.append(payment)
+            elif isinstance(payment, Payment):
+                rest.append((payment.id, payment))
+            else:
+                rest.append((payment, None))
 
         async def prepare_each(session: AsyncSession) -> list[Call | None]:
             started: list[Call | None] = list(await self._start_all(session, fresh))
             return started + [
-                await self._prepare_in(session, payment.id, payment)
-                if isinstance(payment, Payment)
-                else await self._prepare_in(session, payment, None)
-                for payment in payments
-                if not (isinstance(payment, Payment) and payment.status == Status.PENDING)
+                await self._prepare_in(session, payment_id, snapshot)
+                for payment_id, snapshot in rest
             ]
 
         prepared = await self._together(prepare_each)
@@ -315,10 +320,11 @@ class Processor:
         if status not in (Status.PENDING, Status.PROCESSING):
             await repo.release(session, payment.id, self.owner, None)
             return None
-        plan = sale_plan(await self.state.plans.any(session, payment.plan), payment)
         if status is Status.PENDING:
             # Attempts are created with the move to processing: a pending one has none.
-            return await self._start_attempt(session, payment, status, plan, tried=[])
+            started = await self._start_all(session, [payment])
+            return started[0] if started else None
+        plan = sale_plan(await self.state.plans.any(session, payment.plan), payment)
         attempt = await attempts_repo.latest(session, payment.id)
         if attempt is not None and attempt.outcome in AWAITING_ANSWER:
             return self._call_for(payment, attempt, plan, is_requery=True)
@@ -331,16 +337,17 @@ class Processor:
             call = self._call_for(payment, attempt, plan, is_requery=False)
             return replace(call, is_resend=attempt.outcome == AttemptOutcome.RESEND)
         tried = await self._tried(session, payment.id)
-        return await self._start_attempt(session, payment, status, plan, tried)
+        return await self._next_attempt(session, payment, plan, tried)
 
-    async def _start_attempt(
+    async def _next_attempt(
         self,
         session: AsyncSession,
         payment: Payment,
-        status: Status,
         plan: NormalizedPlan | None,
         tried: list[ProviderName],
     ) -> Call | None:
+        """A processing payment's attempt with the next provider its route allows (a first
+        attempt is made with the move to processing, ``_start_all``)."""
         # A test-mode payment has providers of its own (the simulators), never the live ones.
         routes = self.state.routes_for(payment.livemode)
         last = await attempts_repo.latest(session, payment.id) if tried else None
@@ -348,30 +355,18 @@ class Processor:
             session, plan, tried, payment.amount_kobo, last.provider_status if last else None
         )
         if route is None:
-            await self._no_route(session, payment, status, choices, last)
+            await self._no_route(session, payment, Status.PROCESSING, choices, last)
             return None
         choice = route.choice
         provider = self.state.providers_for(payment.livemode)[choice.provider]
         attempt = await self._insert_attempt(session, payment, provider, choice, len(tried) + 1)
-        fields = {"provider": choice.provider.value}
-        if status is Status.PENDING:
-            await transition(
-                session,
-                payment.id,
-                Status.PENDING,
-                Status.PROCESSING,
-                reason=_sent_reason(choice),
-                actor=ACTOR,
-                fields=fields,
-            )
-        else:
-            await payments_repo.set_fields(session, payment.id, fields)
+        await payments_repo.set_fields(session, payment.id, {"provider": choice.provider.value})
         request = vend_request(payment, choice.meta, attempt.provider_reference)
         return Call(payment, attempt, provider, request, False, route.permit)
 
     async def _start_all(self, session: AsyncSession, payments: Sequence[Payment]) -> list[Call]:
-        """``_start_attempt`` for many pending payments: their first attempts written in one
-        statement and their moves to processing in another."""
+        """Pending payments' first attempts, written in one statement, and their moves to
+        processing in another (a payment its route cannot take now waits or is refunded)."""
         starts: list[tuple[Payment, BillProvider, Route, PaymentAttempt]] = []
         boards: dict[bool, Board] = {}  # read once for the batch, per mode
         for payment in payments:

@@ -38,14 +38,7 @@ _INSERTED_COLUMNS = (
 async def insert(session: AsyncSession, attempt: PaymentAttempt) -> bool:
     """False when another attempt already holds this provider reference (nothing written, and
     the transaction stays usable)."""
-    values = {column: getattr(attempt, column) for column in _INSERTED_COLUMNS}
-    columns, args = raw.insert_clause(ATTEMPTS, values)
-    inserted = await (await raw.connection(session)).fetchval(
-        f"INSERT INTO payment_attempts {columns} "
-        "ON CONFLICT ON CONSTRAINT uq_attempts_provider_reference DO NOTHING RETURNING id",
-        *args,
-    )
-    return inserted is not None
+    return attempt.id in await insert_many(session, [attempt])
 
 
 async def update(session: AsyncSession, attempt_id: uuid.UUID, values: dict[str, Any]) -> None:
