@@ -19,16 +19,15 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 import asyncpg
-import httpx
 
 from bench.scratch import drop_database, fresh_database
+from bench.services import spawn, wait_http
 from billpay.bootstrap import build_state
 from billpay.catalog.service import sync
 from billpay.clients.service import create_client, top_up
@@ -39,7 +38,6 @@ from billpay.sandbox.app import sandbox_settings
 from billpay.sandbox.server import free_port
 
 RESULTS = Path(__file__).parent / "results"
-BIN = Path(sys.executable).parent
 AMOUNT_KOBO = 10_000
 
 # Each wrk thread numbers its own requests; thread ids keep references unique across threads.
@@ -76,24 +74,6 @@ function done(summary, latency, requests)
     latency:percentile(99) / 1000, latency.max / 1000))
 end
 """
-
-
-def spawn(args: list[str], env: dict[str, str], log_dir: Path) -> subprocess.Popen[bytes]:
-    log = (log_dir / f"{args[0]}.log").open("ab")
-    return subprocess.Popen([str(BIN / "billpay"), *args], env=env, stdout=log, stderr=log)
-
-
-async def wait_http(url: str, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    async with httpx.AsyncClient() as client:
-        while True:
-            try:
-                await client.get(url)
-                return
-            except httpx.TransportError:
-                if time.monotonic() > deadline:
-                    raise
-                await asyncio.sleep(0.1)
 
 
 async def prepare_client(settings: Settings, url: str) -> str:

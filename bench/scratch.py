@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
+from collections.abc import AsyncIterator
 
 import asyncpg
 from sqlalchemy.engine import make_url
@@ -29,3 +31,13 @@ async def drop_database(admin_url: str, url: str) -> None:
         await connection.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
     finally:
         await connection.close()
+
+
+@contextlib.asynccontextmanager
+async def scratch_database(admin_url: str) -> AsyncIterator[str]:
+    """A fresh database on ``admin_url``'s server for the block, dropped after."""
+    url = await fresh_database(admin_url)
+    try:
+        yield url
+    finally:
+        await drop_database(admin_url, url)

@@ -26,7 +26,6 @@ import asyncio
 import json
 import os
 import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -38,6 +37,7 @@ import httpx
 import psutil
 from stellar_sdk import Account, Asset, Keypair, TransactionBuilder
 
+from bench.services import spawn, wait_http
 from billpay.bootstrap import build_state
 from billpay.catalog.service import sync
 from billpay.clients.service import AuthenticatedClient, create_client
@@ -51,7 +51,6 @@ from billpay.sandbox.server import free_port
 from billpay.state import AppState
 
 RESULTS = Path(__file__).parent / "results"
-BIN = Path(sys.executable).parent
 AMOUNT_KOBO = 10_000  # ₦100 of airtime, no fee: the deposit is "100.0000000" cNGN
 
 
@@ -66,11 +65,6 @@ def ms(seconds: float) -> float:
     return round(seconds * 1000, 1)
 
 
-def spawn(args: list[str], env: dict[str, str], log_dir: Path) -> subprocess.Popen[bytes]:
-    log = (log_dir / f"{args[0]}.log").open("ab")
-    return subprocess.Popen([str(BIN / "billpay"), *args], env=env, stdout=log, stderr=log)
-
-
 def stop(process: subprocess.Popen[bytes]) -> None:
     process.terminate()
     try:
@@ -78,19 +72,6 @@ def stop(process: subprocess.Popen[bytes]) -> None:
     except subprocess.TimeoutExpired:
         process.kill()  # the simulator waits for open streams to end before it exits
         process.wait(timeout=15)
-
-
-async def wait_http(url: str, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    async with httpx.AsyncClient(trust_env=False) as client:
-        while True:
-            try:
-                await client.get(url)
-                return
-            except httpx.TransportError:
-                if time.monotonic() > deadline:
-                    raise
-                await asyncio.sleep(0.1)
 
 
 async def reset(url: str) -> None:

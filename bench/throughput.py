@@ -67,6 +67,8 @@ import psutil
 from aiosmtpd.controller import Controller
 from sqlalchemy.engine import make_url
 
+from bench.scratch import scratch_database
+from bench.services import BIN, wait_http
 from billpay.bootstrap import build_state
 from billpay.catalog.service import sync
 from billpay.clients.service import create_client, top_up
@@ -80,7 +82,6 @@ from billpay.sandbox.server import free_port
 ROOT = Path(__file__).parent.parent
 RESULTS = Path(__file__).parent / "results"
 WRK_SCRIPT = Path(__file__).parent / "wrk" / "create_payments.lua"
-BIN = Path(sys.executable).parent
 WARMUP_PAYMENTS = 50
 FINISHED = ("paid", "refunded", "failed", "expired", "needs_review")  # won't move on their own
 NOTEWORTHY = ("warning", "error", "critical")  # log levels reported with each measure
@@ -116,25 +117,6 @@ def wait_with_cpu(process: subprocess.Popen[bytes]) -> float:
     _, status, usage = os.wait4(process.pid, 0)
     process.returncode = os.waitstatus_to_exitcode(status)
     return usage.ru_utime + usage.ru_stime
-
-
-def scratch_url(url: str, database: str) -> str:
-    return make_url(url).set(database=database).render_as_string(hide_password=False)
-
-
-@contextlib.asynccontextmanager
-async def scratch_database(url: str) -> AsyncIterator[str]:
-    """A fresh database on ``url``'s server for a yardstick, dropped after."""
-    name = f"billpay_bench_{uuid.uuid4().hex[:10]}"
-    admin = await asyncpg.connect(asyncpg_dsn(url))
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        try:
-            yield scratch_url(url, name)
-        finally:
-            await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
 
 
 # --- the payments' database ---------------------------------------------------------------
@@ -412,19 +394,6 @@ class Stack:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
-
-
-async def wait_http(url: str, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    async with httpx.AsyncClient() as client:
-        while True:
-            try:
-                await client.get(url)
-                return
-            except httpx.TransportError:
-                if time.monotonic() > deadline:
-                    raise
-                await asyncio.sleep(0.1)
 
 
 async def inject_primary_failures(sandbox_url: str, count: int) -> None:
