@@ -57,8 +57,8 @@ class AppState:
         return self.payments if livemode else self.test_mode.payments
 
     @asynccontextmanager
-    async def unit_of_work(self) -> AsyncIterator[AsyncSession]:
-        async with session_scope(self.sessions) as session:
+    async def unit_of_work(self, *, autocommit: bool = False) -> AsyncIterator[AsyncSession]:
+        async with session_scope(self.sessions, autocommit=autocommit) as session:
             yield session
 
     async def aclose(self) -> None:

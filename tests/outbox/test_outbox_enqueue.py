@@ -6,6 +6,7 @@ import asyncio
 import json
 import time
 import uuid
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -13,11 +14,13 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from outbox_helpers import Dispatchers, HookedClient, Receiver, fast_retries, pay_by_hand
-from sqlalchemy import text, update
+from sqlalchemy import literal, select, text, update
 from sqlalchemy.engine import Connection
 
 from billpay.models import Base, Client
 from billpay.outbox import repository as outbox_repo
+from billpay.outbox.enqueue import idempotency_key
+from billpay.outbox.schemas import Channel
 from billpay.payments.lifecycle import transition
 from billpay.payments.schemas import PaymentOut
 from billpay.payments.status import Status
@@ -184,3 +187,40 @@ def _outbox_drift(connection: Connection) -> list[Any]:
 async def test_the_migration_matches_the_models(state: AppState) -> None:
     async with state.engine.connect() as connection:
         assert await connection.run_sync(_outbox_drift) == []
+
+
+async def test_the_create_statement_keys_messages_as_the_enqueue_does(state: AppState) -> None:
+    """A created payment's messages are keyed in SQL (its event id is made by the same
+    statement): the keys must be the ones ``enqueue`` gives, or a retried change could queue
+    a message twice."""
+    payment_id = uuid.uuid4()
+    for channel in Channel:
+        for to_status in ("pending", "paid"):
+            key = outbox_repo.idempotency_key_sql(
+                literal(channel.value), literal(payment_id), literal(42), literal(to_status)
+            )
+            async with state.unit_of_work() as session:
+                made = await session.scalar(select(key))
+            assert made == idempotency_key(channel, payment_id, 42, to_status)
+
+
+async def test_a_created_payments_webhook_shows_it_as_the_create_answered(
+    api: httpx.AsyncClient, state: AppState, hooked_merchant: HookedClient
+) -> None:
+    created = await api.post("/v1/payments", json=airtime())
+    assert created.status_code == 201
+    [message] = await query(
+        state,
+        "SELECT body, idempotency_key FROM outbox_messages WHERE payment_id = :id",
+        id=uuid.UUID(created.json()["id"]),
+    )
+    [event] = await query(state, "SELECT id FROM payment_events")
+    assert message["idempotency_key"] == f"webhook:{event['id']}"
+    sent = message["body"]["data"]["payment"]
+    shown = {key: value for key, value in created.json().items() if key != "events"}
+    assert sent.keys() == shown.keys()
+    for key, value in shown.items():
+        if key.endswith("_at") and value is not None:
+            assert datetime.fromisoformat(sent[key]) == datetime.fromisoformat(value), key
+        else:
+            assert sent[key] == value, key

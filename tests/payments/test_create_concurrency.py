@@ -1,5 +1,5 @@
-"""Concurrent creates of one merchant: the guarded debit goes to Postgres with the COMMIT
-(``ledger.repository.post_debit_if_covered_and_commit``), so creates queue only for
+"""Concurrent creates of one merchant: each is one statement in its own transaction, guarded
+debit included (``payments.repository.insert_reserved``), so creates queue only for
 Postgres' commit. Every create debits exactly once, a short balance refuses with nothing
 written, and the balance never goes negative."""
 

@@ -5,8 +5,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import cast
 
+from sqlalchemy import String, Table, and_, bindparam, exists, func, literal, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.selectable import CTE
 
 from billpay.customers.networks import PROVIDER_EVIDENCE, LearnedFrom, is_news
 from billpay.db import raw
@@ -107,3 +112,57 @@ async def learn_many(session: AsyncSession, facts: Sequence[LearnedFact]) -> Non
         LearnedFrom.CLIENT_CHOICE.value,
         [source.value for source in PROVIDER_EVIDENCE],
     )
+
+
+def client_choice_cte(payments: CTE) -> CTE:
+    """For the statement that creates a payment (``payments``: the CTE returning the new row):
+    the client's word for the number's network (``:choice_network``, NULL for none), stored
+    unless it is old news (``is_news``): the same as stored, or a provider's evidence stands.
+
+    Old news is skipped before the upsert, so it locks no row; the upsert's WHERE decides a
+    race between two writers the same way.
+    """
+    table = cast(Table, LearnedNetwork.__table__)
+    stored = table.alias("stored")
+    network = bindparam("choice_network", type_=String)
+    fact = (
+        select(
+            payments.c.livemode,
+            payments.c.customer_id,
+            network,
+            literal(LearnedFrom.CLIENT_CHOICE.value, String),
+            bindparam("choice_evidence", type_=String),
+            payments.c.id,
+        )
+        .where(network.is_not(None))
+        .where(
+            ~exists().where(
+                stored.c.livemode == payments.c.livemode,
+                stored.c.phone == payments.c.customer_id,
+                ~_client_choice_is_news(stored.c.network, stored.c.learned_from, network),
+            )
+        )
+    )
+    upsert = pg_insert(LearnedNetwork).from_select(
+        ["livemode", "phone", "network", "learned_from", "evidence", "payment_id"], fact
+    )
+    return upsert.on_conflict_do_update(
+        index_elements=["livemode", "phone"],
+        set_={
+            "network": upsert.excluded.network,
+            "learned_from": upsert.excluded.learned_from,
+            "evidence": upsert.excluded.evidence,
+            "payment_id": upsert.excluded.payment_id,
+            "learned_at": func.now(),
+        },
+        where=_client_choice_is_news(
+            table.c.network, table.c.learned_from, upsert.excluded.network
+        ),
+    ).cte("client_choice")
+
+
+def _client_choice_is_news(
+    stored_network: ColumnElement[str], stored_from: ColumnElement[str], network: ColumnElement[str]
+) -> ColumnElement[bool]:
+    """``is_news`` for a client's choice: only over an earlier client choice, and a change."""
+    return and_(stored_from == LearnedFrom.CLIENT_CHOICE.value, stored_network != network)

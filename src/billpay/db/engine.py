@@ -68,9 +68,13 @@ def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 
 @asynccontextmanager
 async def session_scope(
-    sessions: async_sessionmaker[AsyncSession],
+    sessions: async_sessionmaker[AsyncSession], *, autocommit: bool = False
 ) -> AsyncIterator[AsyncSession]:
     """One unit of work: commit if the block finishes, roll back if it raises.
+
+    With ``autocommit`` every statement is its own transaction (no BEGIN, no COMMIT): for a
+    unit whose writes are one statement, so that it needs no transaction around it (the
+    create of a balance payment, ``payments.repository.insert_reserved``).
 
     A failure because the database is out of reach (on any path, SQLAlchemy's or raw asyncpg)
     marks the pool stale and is raised as ``DatabaseUnreachable``.
@@ -78,6 +82,8 @@ async def session_scope(
     async with sessions() as session:
         try:
             async with session.begin():
+                if autocommit:
+                    await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
                 yield session
         except Exception as error:
             if not health.unavailable(error):

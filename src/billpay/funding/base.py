@@ -4,7 +4,8 @@ Each method — the merchant's prepaid balance, cNGN on Stellar, a Paystack chec
 ``FundingSource``; ``registry.py`` holds the ones a process offers. Its verbs:
 
 - ``instructions``: inside the transaction that creates the payment, prepare collection and
-  say what the payer must do (balance: the reservation itself, so the payment starts funded);
+  say what the payer must do (not asked of the balance: the statement that creates a balance
+  payment reserves its total, so it starts funded);
 - ``confirm``: money may have arrived — ask the source and apply its answer through
   ``settlement.fund``, or refund what does not match;
 - ``refund``: money must go back — see that it does, at most once;
@@ -69,13 +70,15 @@ class FundingSource(Protocol):
 
     @property
     def funded_at_create(self) -> bool:
-        """True when ``instructions`` holds the money as the payment is created (balance):
-        it starts ``pending``. Otherwise it waits for the payer in ``awaiting_funds``."""
+        """True when the money is held as the payment is created (balance: the creating
+        statement reserves it, ``payments.repository.insert_reserved``): it starts
+        ``pending``, and ``instructions`` is not asked. Otherwise it waits for the payer in
+        ``awaiting_funds``."""
         ...
 
     async def instructions(self, session: AsyncSession, payment: Payment) -> FundingOpened | None:
-        """Inside the creating transaction: what the payer must do; None when the money is
-        already held (``funded_at_create``). Raises an ``ApiError`` to refuse the payment."""
+        """Inside the creating transaction of a payment that is not ``funded_at_create``:
+        what the payer must do. Raises an ``ApiError`` to refuse the payment."""
         ...
 
     async def confirm(self, context: FundingContext, reference: str, *, actor: str) -> str:

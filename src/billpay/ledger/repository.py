@@ -12,10 +12,22 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import asyncpg
-from sqlalchemy import event, func, select, text
+from sqlalchemy import (
+    BigInteger,
+    String,
+    Uuid,
+    bindparam,
+    event,
+    func,
+    insert,
+    literal,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.selectable import CTE
 
 from billpay.db import raw
 from billpay.ledger.accounts import is_guarded
@@ -78,46 +90,40 @@ async def debit_if_covered(session: AsyncSession, account_id: int, amount_kobo: 
     return debited is not None
 
 
-class DebitRefused(Exception):
-    """The guarded account does not cover the debit; the transaction is aborted."""
-
-
-async def post_debit_if_covered_and_commit(
-    session: AsyncSession,
-    journal_id: uuid.UUID,
-    payment_id: uuid.UUID,
-    posting: Posting,
-    ids: dict[str, int],
-) -> None:
-    """One posting out of a guarded account (its debit side), the account's guarded debit
-    and the COMMIT, in one message to Postgres: the account's row is locked only while
-    Postgres commits, not until this process gets round to sending the COMMIT (under load
-    tens of ms on a busy event loop, with every other debit of the account queued behind it).
-    Raises ``DebitRefused`` when the balance does not cover it, and nothing commits.
-
-    It ends the unit of work's transaction and opens an empty one for the unit of work to
-    commit (or roll back), so it must be the transaction's last statement. The simple-query
-    protocol (several statements, no parameters) needs the values formatted in: they are
-    ints, UUIDs and a kind from ``accounts`` (never a client's text). A short balance stops
-    the message with a division by zero (the only division in it) before the COMMIT.
+def reserve_ctes(payments: CTE) -> tuple[CTE, CTE]:
+    """For the statement that creates a payment (``payments``: the CTE returning the new row):
+    the posting that holds its total (``:available_id`` → ``:reserved_id``, journal
+    ``:reserve_journal_id``) and the guarded debit of the available balance, a CTE that
+    returns one row when the balance covered the total and none when it did not (the
+    statement must then fail). Nothing happens for a payment that was not inserted.
     """
-    if posting.memo is not None or not posting.kind.isidentifier():
-        raise ValueError("only a memo-less posting of a known kind is formatted into SQL")
-    await session.flush()  # pending ORM changes belong to the transaction this commits
-    amount, debit = int(posting.amount_kobo), int(ids[posting.debit])
-    message = (
-        "INSERT INTO ledger_entries (journal_id, payment_id, kind, debit_account_id, "  # noqa: S608
-        f"credit_account_id, amount_kobo) VALUES ('{uuid.UUID(str(journal_id))}', "
-        f"'{uuid.UUID(str(payment_id))}', '{posting.kind}', {debit}, "
-        f"{int(ids[posting.credit])}, {amount}); "
-        f"WITH debited AS (UPDATE ledger_accounts SET balance_kobo = balance_kobo - {amount} "
-        f"WHERE id = {debit} AND balance_kobo >= {amount} RETURNING 1) "
-        "SELECT 1 / count(*) FROM debited; COMMIT; BEGIN"
+    total = select(payments.c.total_kobo).scalar_subquery()
+    available = bindparam("available_id", type_=BigInteger)
+    entry = insert(LedgerEntry).from_select(
+        [
+            "journal_id",
+            "payment_id",
+            "kind",
+            "debit_account_id",
+            "credit_account_id",
+            "amount_kobo",
+        ],
+        select(
+            bindparam("reserve_journal_id", type_=Uuid),
+            payments.c.id,
+            literal("reserve", String),
+            available,
+            bindparam("reserved_id", type_=BigInteger),
+            payments.c.total_kobo,
+        ),
     )
-    try:
-        await (await raw.connection(session)).execute(message)
-    except asyncpg.DivisionByZeroError as exc:
-        raise DebitRefused from exc
+    debit = (
+        update(LedgerAccount)
+        .where(LedgerAccount.id == available, LedgerAccount.balance_kobo >= total)
+        .values(balance_kobo=LedgerAccount.balance_kobo - total)
+        .returning(LedgerAccount.id)
+    )
+    return entry.cte("reserve_entry"), debit.cte("reserve_debit")
 
 
 async def credit_guarded(session: AsyncSession, account_id: int, amount_kobo: int) -> None:

@@ -81,20 +81,13 @@ async def reserve(
         raise InsufficientBalance(total_kobo)
 
 
-async def reserve_and_commit(
-    session: AsyncSession, client_id: uuid.UUID, payment_id: uuid.UUID, total_kobo: int
-) -> None:
-    """``reserve``, committing the caller's transaction in the round trip of the posting and
-    the guarded debit (``repository.post_debit_if_covered_and_commit``): a merchant's creates
-    wait on each other only for Postgres' commit. The last statement of its transaction."""
+async def reserve_accounts(session: AsyncSession, client_id: uuid.UUID) -> dict[str, int]:
+    """The ids ``repository.reserve_ctes`` needs to reserve a payment of ``client_id``:
+    ``available_id`` and ``reserved_id``."""
     available = accounts.client_available(client_id)
     reserved = accounts.client_reserved(client_id)
     ids = await repo.ACCOUNT_IDS.resolve(session, {available, reserved})
-    posting = Posting(available, reserved, total_kobo, "reserve")
-    try:
-        await repo.post_debit_if_covered_and_commit(session, uuid.uuid4(), payment_id, posting, ids)
-    except repo.DebitRefused as exc:
-        raise InsufficientBalance(total_kobo) from exc
+    return {"available_id": ids[available], "reserved_id": ids[reserved]}
 
 
 async def receive_funds(

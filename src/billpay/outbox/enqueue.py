@@ -40,6 +40,11 @@ def channels_for(to_status: Status, payer: PayerChannels) -> list[Channel]:
     return channels
 
 
+def channels_now(to_status: Status) -> list[str]:
+    """``channels_for`` a change to ``to_status`` made now, by this process's settings."""
+    return [channel.value for channel in channels_for(to_status, configured_channels())]
+
+
 async def enqueue_for_event(
     session: AsyncSession, payment_id: uuid.UUID, event_id: int, to_status: Status
 ) -> None:

@@ -23,12 +23,14 @@ from sqlalchemy import (
     literal_column,
     select,
     text,
+    true,
     update,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import Select
 from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.selectable import CTE, FromClause
 
 from billpay.db import raw
 from billpay.models import BillerPlan, Client, OutboxAttempt, OutboxMessage, Payment
@@ -57,35 +59,103 @@ def _json_value(column: ColumnElement[Any]) -> ColumnElement[Any]:
     return _iso_utc(column) if isinstance(column.type, DateTime) else column
 
 
-def _payment_json() -> ColumnElement[Any]:
+def _payment_json(payments: FromClause) -> ColumnElement[Any]:
     """The payment exactly as ``GET /v1/payments/{id}`` shows it (its ``PaymentOut`` fields)."""
-    columns = Payment.__table__.c
     fields = [name for name in PaymentOut.model_fields if name != "events"]
-    return _object([(name, _json_value(columns[name])) for name in fields])
+    return _object([(name, _json_value(payments.c[name])) for name in fields])
 
 
-def _notice_json(to_status: ColumnElement[str]) -> ColumnElement[Any]:
+def _notice_json(to_status: ColumnElement[str], payments: FromClause) -> ColumnElement[Any]:
     """What a payer message needs (``PaymentNotice`` fields); the token only when paid."""
-    biller_name = (
-        select(BillerPlan.biller_name).where(BillerPlan.slug == Payment.plan).scalar_subquery()
-    )
+    p = payments.c
+    biller_name = select(BillerPlan.biller_name).where(BillerPlan.slug == p.plan).scalar_subquery()
     return _object(
         [
             ("outcome", to_status),
-            ("bill_type", Payment.bill_type),
-            ("biller_name", func.coalesce(biller_name, Payment.biller)),
-            ("customer_id", Payment.customer_id),
-            ("amount_kobo", Payment.amount_kobo),
-            ("total_kobo", Payment.total_kobo),
-            ("payment_short_id", Payment.short_id),
-            ("plan_name", Payment.plan_name),
-            ("failure_reason", Payment.failure_reason),
-            ("token", case((to_status == "paid", Payment.token))),
-            ("units", Payment.units),
-            ("validity_days", Payment.validity_days),
-            ("refund_kobo", case((to_status == "refunded", Payment.total_kobo))),
+            ("bill_type", p.bill_type),
+            ("biller_name", func.coalesce(biller_name, p.biller)),
+            ("customer_id", p.customer_id),
+            ("amount_kobo", p.amount_kobo),
+            ("total_kobo", p.total_kobo),
+            ("payment_short_id", p.short_id),
+            ("plan_name", p.plan_name),
+            ("failure_reason", p.failure_reason),
+            ("token", case((to_status == "paid", p.token))),
+            ("units", p.units),
+            ("validity_days", p.validity_days),
+            ("refund_kobo", case((to_status == "refunded", p.total_kobo))),
         ]
     )
+
+
+def _destination(channel: ColumnElement[str], payments: FromClause) -> ColumnElement[Any]:
+    """Where a message on ``channel`` goes; NULL when it cannot go (then it gets no row)."""
+    return case(
+        # A webhook is always signed: without a secret it could never be sent.
+        (channel == "webhook", case((Client.webhook_secret.is_not(None), Client.webhook_url))),
+        (channel == "email", payments.c.email),
+        else_=payments.c.phone,
+    )
+
+
+def _message_columns(
+    channel: ColumnElement[str],
+    event_id: ColumnElement[int],
+    key: ColumnElement[str],
+    to_status: ColumnElement[str],
+    payments: FromClause,
+) -> list[ColumnElement[Any]]:
+    """The columns of ``_queue``'s rows: a status change's message on ``channel``, its JSON
+    built from ``payments`` (the payment as the change left it)."""
+    event = _object(
+        [
+            ("id", func.concat("evt_", cast(event_id, Text))),
+            ("type", func.concat("payment.", to_status)),
+            ("created_at", _iso_utc(func.now())),
+            ("data", _object([("payment", _payment_json(payments))])),
+        ]
+    )
+    return [
+        channel,
+        payments.c.id,
+        payments.c.client_id,
+        event_id,
+        func.concat("payment.", to_status),
+        _destination(channel, payments),
+        case((channel == "webhook", event), else_=_notice_json(to_status, payments)),
+        key,
+        func.now(),
+    ]
+
+
+def _queue(rows: Select[Any]) -> CTE:
+    """Insert ``rows`` (``_message_columns``) as messages; a key already queued is skipped."""
+    return (
+        pg_insert(OutboxMessage)
+        .from_select(
+            [
+                "channel",
+                "payment_id",
+                "client_id",
+                "event_id",
+                "event_type",
+                "destination",
+                "body",
+                "idempotency_key",
+                "next_attempt_at",
+            ],
+            rows,
+        )
+        .on_conflict_do_nothing(index_elements=["idempotency_key"])
+        .returning(OutboxMessage.id)
+        .cte("queued")
+    )
+
+
+def wake_if_queued(queued: CTE) -> ColumnElement[Any]:
+    """A scalar that wakes the dispatchers (when its transaction commits) if ``queued`` (a
+    ``_queue`` or ``queue_for_created``) queued anything."""
+    return select(func.pg_notify(OUTBOX_CHANNEL, "")).select_from(queued).limit(1).scalar_subquery()
 
 
 @cache
@@ -110,62 +180,58 @@ def _enqueue_statement() -> Select[tuple[None]]:
         .table_valued("payment_id", "event_id", "channel", "key", with_ordinality="n")
         .render_derived(name="ch")
     )
-    channel, event_id = channels.c.channel, channels.c.event_id
-    destination = case(
-        # A webhook is always signed: without a secret it could never be sent.
-        (channel == "webhook", case((Client.webhook_secret.is_not(None), Client.webhook_url))),
-        (channel == "email", Payment.email),
-        else_=Payment.phone,
-    )
-    event = _object(
-        [
-            ("id", func.concat("evt_", cast(event_id, Text))),
-            ("type", func.concat("payment.", to_status)),
-            ("created_at", _iso_utc(func.now())),
-            ("data", _object([("payment", _payment_json())])),
-        ]
-    )
+    payments = Payment.__table__
     rows = (
         select(
-            channel,
-            Payment.id,
-            Payment.client_id,
-            event_id,
-            func.concat("payment.", to_status),
-            destination,
-            case((channel == "webhook", event), else_=_notice_json(to_status)),
-            channels.c.key,
-            func.now(),
+            *_message_columns(
+                channels.c.channel, channels.c.event_id, channels.c.key, to_status, payments
+            )
         )
         .select_from(channels)
-        .join(Payment, Payment.id == channels.c.payment_id)
-        .join(Client, Client.id == Payment.client_id)
-        .where(destination.is_not(None))
+        .join(payments, payments.c.id == channels.c.payment_id)
+        .join(Client, Client.id == payments.c.client_id)
+        .where(_destination(channels.c.channel, payments).is_not(None))
         # Ids in the order given (each payment's events in order): the joins may reorder rows,
         # and the dispatcher sends a payment's messages in id order.
         .order_by(channels.c.n)
     )
-    inserted = (
-        pg_insert(OutboxMessage)
-        .from_select(
-            [
-                "channel",
-                "payment_id",
-                "client_id",
-                "event_id",
-                "event_type",
-                "destination",
-                "body",
-                "idempotency_key",
-                "next_attempt_at",
-            ],
-            rows,
-        )
-        .on_conflict_do_nothing(index_elements=["idempotency_key"])
-        .returning(OutboxMessage.id)
-        .cte("inserted")
+    return select(wake_if_queued(_queue(rows)))
+
+
+def queue_for_created(events: CTE, payments: CTE) -> CTE:
+    """For the statement that creates a payment: the messages of its creation event
+    (``events``: the inserted event's ``id``, ``payment_id`` and ``to_status``; ``payments``:
+    the new row) on each channel of ``:created_channels``, keyed as ``enqueue.idempotency_key``
+    keys them (``idempotency_key_sql``)."""
+    channels = (
+        func.unnest(bindparam("created_channels", type_=ARRAY(String)))
+        .table_valued("channel")
+        .render_derived(name="ch")
     )
-    return select(func.pg_notify(OUTBOX_CHANNEL, "")).select_from(inserted).limit(1)
+    channel = channels.c.channel
+    key = idempotency_key_sql(channel, payments.c.id, events.c.id, events.c.to_status)
+    rows = (
+        select(*_message_columns(channel, events.c.id, key, events.c.to_status, payments))
+        .select_from(events)
+        .join(payments, payments.c.id == events.c.payment_id)
+        .join(channels, true())
+        .join(Client, Client.id == payments.c.client_id)
+        .where(_destination(channel, payments).is_not(None))
+    )
+    return _queue(rows)
+
+
+def idempotency_key_sql(
+    channel: ColumnElement[str],
+    payment_id: ColumnElement[uuid.UUID],
+    event_id: ColumnElement[int],
+    to_status: ColumnElement[str],
+) -> ColumnElement[str]:
+    """``enqueue.idempotency_key`` in SQL, for an event whose id the statement makes."""
+    return case(
+        (channel == "webhook", func.concat("webhook:", cast(event_id, Text))),
+        else_=func.concat(channel, ":", cast(payment_id, Text), ":", to_status),
+    )
 
 
 async def insert_for_events(

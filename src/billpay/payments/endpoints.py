@@ -21,6 +21,7 @@ from billpay.models import Payment, PaymentAttempt
 from billpay.payments.schemas import (
     AttemptOut,
     CreatePayment,
+    FundingMethod,
     PaymentDetailOut,
     PaymentEventOut,
     PaymentList,
@@ -57,7 +58,10 @@ def to_out(payment: Payment, events: list[PaymentEventOut] | None = None) -> Pay
 async def create_payment(
     body: CreatePayment, response: Response, client: CurrentClient, state: State
 ) -> PaymentOut:
-    async with state.unit_of_work() as session:
+    # A balance payment's writes are one statement (``repository.insert_reserved``): it needs
+    # no transaction around it, and its balance row is then locked only while it commits.
+    autocommit = body.funding_method is FundingMethod.BALANCE
+    async with state.unit_of_work(autocommit=autocommit) as session:
         payment, created = await state.payments_for(client.livemode).create(session, client, body)
     if not created:
         response.status_code = 200

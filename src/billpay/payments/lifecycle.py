@@ -13,9 +13,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import String, bindparam, insert, literal, null, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.selectable import CTE
 
 from billpay.db import raw
+from billpay.models import PaymentEvent
 from billpay.models.tables import PAYMENTS
 from billpay.outbox.enqueue import enqueue_for_event, enqueue_for_events
 from billpay.payments.status import ALLOWED, FINAL, Status
@@ -106,6 +109,27 @@ async def record_event(
     )
     assert event_id is not None
     await enqueue_for_event(session, payment_id, event_id, to_status)
+
+
+def created_event_cte(payments: CTE) -> CTE:
+    """For the statement that creates a payment (``payments``: the CTE returning the new row):
+    its first event, from nothing to the status it was inserted in, for ``:event_reason``;
+    returns the event's ``id``, ``payment_id`` and ``to_status``."""
+    return (
+        insert(PaymentEvent)
+        .from_select(
+            ["payment_id", "from_status", "to_status", "reason", "actor"],
+            select(
+                payments.c.id,
+                null(),
+                payments.c.status,
+                bindparam("event_reason", type_=String),
+                literal("api", String),
+            ),
+        )
+        .returning(PaymentEvent.id, PaymentEvent.payment_id, PaymentEvent.to_status)
+        .cte("created_event")
+    )
 
 
 def _event_data(data: Mapping[str, Any] | None) -> str | None:

@@ -108,11 +108,24 @@ def checked_phone(customer_id: str) -> str:
         raise identifier_error(exc.code, exc.message, exc.field) from exc
 
 
+def client_choice(bill_type: BillType, biller: str, requested: str) -> Network | None:
+    """The network a client named for the number by asking for a plan that names it
+    (``requested`` as the client sent it): its word for the number, kept until a
+    provider's says otherwise. None for a network-free plan or a bill type without one."""
+    if bill_type not in TELCO_BILL_TYPES or names_no_network(requested):
+        return None
+    return network_of_biller(biller)
+
+
+def choice_evidence(plan: str, short_id: str) -> str:
+    return f"the client chose {plan} for payment {short_id}"
+
+
 async def remember_client_choice(session: AsyncSession, payment: Payment, requested: str) -> None:
-    """A plan that names its network (``requested`` as the client sent it) is the client's
-    word for the number, kept until a provider's says otherwise."""
-    network = _network_of(payment)
-    if network is None or names_no_network(requested):
+    """Store ``client_choice`` for the payment's number (the balance create does it in its
+    own statement: ``customers.repository.client_choice_cte``)."""
+    network = client_choice(BillType(payment.bill_type), payment.biller, requested)
+    if network is None:
         return
     await learn_network(
         session,
@@ -120,7 +133,7 @@ async def remember_client_choice(session: AsyncSession, payment: Payment, reques
         network,
         LearnedFrom.CLIENT_CHOICE,
         livemode=payment.livemode,
-        evidence=f"the client chose {payment.plan} for payment {payment.short_id}",
+        evidence=choice_evidence(payment.plan, payment.short_id),
         payment_id=payment.id,
     )
 

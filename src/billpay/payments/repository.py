@@ -3,42 +3,149 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from functools import cache
+from typing import Any, Final
 
-from sqlalchemy import select
+import asyncpg
+from sqlalchemy import bindparam, func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from billpay.customers.repository import client_choice_cte
 from billpay.db import raw
+from billpay.ledger.repository import reserve_ctes
 from billpay.models import Payment, PaymentEvent
 from billpay.models.tables import PAYMENTS
+from billpay.outbox.repository import queue_for_created, wake_if_queued
+from billpay.payments.attempts.calls import validations_cte
+from billpay.payments.lifecycle import created_event_cte
 
 WORK_CHANNEL = "billpay_work"
 # Wakes the worker's periodic jobs (an inbound webhook to process, a refund to chase).
 JOBS_CHANNEL = "billpay_jobs"
 
 
-async def insert_if_new(
-    session: AsyncSession, values: dict[str, Any], *, wake: bool = False
-) -> Payment | None:
+async def insert_if_new(session: AsyncSession, values: dict[str, Any]) -> Payment | None:
     """Insert unless ``(client_id, request_reference)`` exists; a concurrent twin waits, skips.
 
     Returns the new row as a detached ``Payment`` (database defaults filled in), so the
-    caller needs no second read. With ``wake``, an inserted row also wakes the workers when
-    the transaction commits (``wake_workers`` without its own round trip).
+    caller needs no second read.
     """
     columns, args = raw.insert_clause(PAYMENTS, values)
-    insert = (
+    row = await (await raw.connection(session)).fetchrow(
         f"INSERT INTO payments {columns} "
-        "ON CONFLICT ON CONSTRAINT uq_payments_client_reference DO NOTHING RETURNING *"
+        "ON CONFLICT ON CONSTRAINT uq_payments_client_reference DO NOTHING RETURNING *",
+        *args,
     )
-    if wake:
-        insert = (
-            f"WITH inserted AS ({insert}) SELECT inserted.* FROM inserted "  # noqa: S608 -- a constant
-            f"CROSS JOIN LATERAL (SELECT pg_notify('{WORK_CHANNEL}', '')) AS woken"
-        )
-    row = await (await raw.connection(session)).fetchrow(insert, *args)
     return None if row is None else Payment(**dict(row.items()))
+
+
+# The columns ``insert_reserved`` writes; the rest are the table's defaults.
+CREATED_COLUMNS: Final = (
+    "id",
+    "short_id",
+    "client_id",
+    "request_reference",
+    "request_fingerprint",
+    "bill_type",
+    "biller",
+    "plan",
+    "plan_name",
+    "customer_id",
+    "customer_name",
+    "phone",
+    "email",
+    "meter_type",
+    "subscription_type",
+    "validity_days",
+    "amount_kobo",
+    "fee_kobo",
+    "total_kobo",
+    "funding_method",
+    "livemode",
+    "status",
+    "next_run_at",
+    "deadline_at",
+)
+
+
+@dataclass(frozen=True)
+class Reserved:
+    """What the statement that creates a balance payment writes besides the payment."""
+
+    event_reason: str
+    created_channels: list[str]  # the channels its creation event may owe a message on
+    accounts: dict[str, int]  # ``ledger.service.reserve_accounts``
+    choice_network: str | None  # the client's explicit network for the number, if any
+    choice_evidence: str
+    validation_calls: str  # ``calls.calls_json`` of the lookups that vetted it
+
+
+class BalanceShort(Exception):
+    """The merchant's available balance does not cover the payment: nothing was written."""
+
+
+async def insert_reserved(
+    session: AsyncSession, values: dict[str, Any], reserved: Reserved
+) -> Payment | None:
+    """Create a payment funded from its merchant's balance, in one statement
+    (``_reserved_create``): the payment, its creation event and that event's messages, the
+    client's network choice, the lookups that vetted it, the posting that holds its total
+    and the guarded debit of the balance, and the wake-up of the workers and dispatchers.
+
+    On a session in autocommit (the create route's) it is its own transaction, so the
+    merchant's balance row is locked only while Postgres commits it. None when
+    ``(client_id, request_reference)`` exists (nothing written); ``BalanceShort`` when the
+    balance does not cover the total.
+    """
+    assert values.keys() == set(CREATED_COLUMNS)
+    statement = _reserved_create()
+    params = {
+        **values,
+        "bonus_tokens": [],  # the column's Python default, which a compiled statement skips
+        **reserved.accounts,
+        "reserve_journal_id": uuid.uuid4(),
+        "event_reason": reserved.event_reason,
+        "created_channels": reserved.created_channels,
+        "choice_network": reserved.choice_network,
+        "choice_evidence": reserved.choice_evidence[:300],
+        "validation_calls": reserved.validation_calls,
+    }
+    try:
+        row = await (await raw.connection(session)).fetchrow(statement.sql, *statement.args(params))
+    except asyncpg.DivisionByZeroError as exc:  # the statement's only division: see below
+        raise BalanceShort from exc
+    if row is None:
+        return None
+    return Payment(**{column.name: row[column.name] for column in PAYMENTS.c})
+
+
+@cache
+def _reserved_create() -> raw.Compiled:
+    """``insert_reserved``'s statement. Every part hangs off the insert's RETURNING (a
+    reference that exists inserts nothing, so nothing else happens); a balance that does not
+    cover the total debits no row, and the row's ``total / count`` then aborts it all."""
+    payment = (
+        pg_insert(PAYMENTS)
+        .values({name: bindparam(name, type_=PAYMENTS.c[name].type) for name in CREATED_COLUMNS})
+        .on_conflict_do_nothing(constraint="uq_payments_client_reference")
+        .returning(*PAYMENTS.c)
+        .cte("payment")
+    )
+    event = created_event_cte(payment)
+    entry, debit = reserve_ctes(payment)
+    debited = select(func.count()).select_from(debit).scalar_subquery()
+    statement = select(
+        *payment.c,
+        # Per row, so only for a payment inserted (a pseudo-constant WHERE would be tested
+        # first, even when the reference existed and nothing was to be debited).
+        (payment.c.total_kobo // debited).label("covered"),
+        func.pg_notify(WORK_CHANNEL, "").label("woken"),
+        wake_if_queued(queue_for_created(event, payment)).label("told"),
+    ).add_cte(entry, client_choice_cte(payment), validations_cte(payment))
+    return raw.compiled(statement)
 
 
 async def reference_exists(

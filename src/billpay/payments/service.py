@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,6 +23,7 @@ from billpay.errors import (
     AmountOutOfRange,
     AmountRequired,
     IdempotencyConflict,
+    InsufficientBalance,
     InvalidCursor,
     InvalidCustomer,
     NoProvider,
@@ -36,7 +38,9 @@ from billpay.errors import (
 from billpay.errors.api_keys import TestModeFunding
 from billpay.funding.base import FundingSource
 from billpay.funding.registry import FundingRegistry
+from billpay.ledger import service as ledger
 from billpay.models import Payment, PaymentAttempt, PaymentEvent, ProviderCallRecord
+from billpay.outbox.enqueue import channels_now
 from billpay.payments import networks
 from billpay.payments import repository as repo
 from billpay.payments.attempts import calls as calls_repo
@@ -54,7 +58,7 @@ from billpay.providers.base import (
     SubscriptionType,
     ValidationStatus,
 )
-from billpay.providers.calls import CallKind, collect_calls
+from billpay.providers.calls import CallKind, ProviderCall, collect_calls
 
 SHORT_ID_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O/1/I: read aloud by payers
 # Bill types whose customer the provider can look up (and name) before money moves.
@@ -114,54 +118,45 @@ class PaymentService:
             )
         fee_kobo = self.settings.fee_kobo_for(plan.bill_type.value)
         now = datetime.now(UTC)
-        payment_id = uuid.uuid4()
-        inserted = await repo.insert_if_new(
-            session,
-            {
-                "id": payment_id,
-                "short_id": new_short_id(),
-                "client_id": client.id,
-                "request_reference": body.request_reference,
-                "request_fingerprint": fingerprint,
-                "bill_type": plan.bill_type.value,
-                "biller": plan.biller,
-                "plan": plan.slug,
-                "plan_name": plan_name,
-                "customer_id": customer_id,
-                "customer_name": customer_name,
-                "phone": phone,
-                "email": body.email,
-                "meter_type": plan.meter_type.value if plan.meter_type else None,
-                "subscription_type": body.subscription_type,
-                "validity_days": plan.validity_days,
-                "amount_kobo": amount_kobo,
-                "fee_kobo": fee_kobo,
-                "total_kobo": amount_kobo + fee_kobo,
-                "funding_method": body.funding_method.value,
-                "livemode": client.livemode,
-                "status": (
-                    Status.PENDING if source.funded_at_create else Status.AWAITING_FUNDS
-                ).value,
-                "next_run_at": now if source.funded_at_create else None,
-                "deadline_at": now + timedelta(seconds=self.settings.payment_deadline_seconds),
-            },
-            wake=source.funded_at_create,  # a funded payment is work at once
-        )
-        if inserted is None:  # a concurrent request with the same reference won the insert
+        values = {
+            "id": uuid.uuid4(),
+            "short_id": new_short_id(),
+            "client_id": client.id,
+            "request_reference": body.request_reference,
+            "request_fingerprint": fingerprint,
+            "bill_type": plan.bill_type.value,
+            "biller": plan.biller,
+            "plan": plan.slug,
+            "plan_name": plan_name,
+            "customer_id": customer_id,
+            "customer_name": customer_name,
+            "phone": phone,
+            "email": body.email,
+            "meter_type": plan.meter_type.value if plan.meter_type else None,
+            "subscription_type": body.subscription_type,
+            "validity_days": plan.validity_days,
+            "amount_kobo": amount_kobo,
+            "fee_kobo": fee_kobo,
+            "total_kobo": amount_kobo + fee_kobo,
+            "funding_method": body.funding_method.value,
+            "livemode": client.livemode,
+            "status": (Status.PENDING if source.funded_at_create else Status.AWAITING_FUNDS).value,
+            "next_run_at": now if source.funded_at_create else None,
+            "deadline_at": now + timedelta(seconds=self.settings.payment_deadline_seconds),
+        }
+        note = networks.detection_note(body.plan, detection)
+        if source.funded_at_create:
+            created = await _insert_reserved(session, values, body.plan, validations, note)
+        else:
+            created = await self._insert_awaiting(session, source, values, body.plan, note)
+            if created is not None:
+                # Kept with the payment they vetted (a refused customer creates nothing).
+                await calls_repo.record(session, validations, payment_id=created.id)
+        if created is None:  # a concurrent request with the same reference won the insert
             winner = await repo.get_by_reference(session, client.id, body.request_reference)
             assert winner is not None
             return _replay(winner, fingerprint), False
-        # Kept with the payment they vetted (a refused customer creates nothing to keep them on).
-        await calls_repo.record(session, validations, payment_id=payment_id)
-        await networks.remember_client_choice(session, inserted, body.plan)
-        note = networks.detection_note(body.plan, detection)
-        if source.funded_at_create:
-            await self._start_funded(session, source, inserted, note)
-            return inserted, True
-        payment = await repo.get(session, payment_id)
-        assert payment is not None
-        await self._open_funding(session, source, payment, note)
-        return payment, True
+        return created, True
 
     async def _chosen_plan(
         self, session: AsyncSession, client: AuthenticatedClient, body: CreatePayment
@@ -179,24 +174,22 @@ class PaymentService:
             )
         return chosen.plan, chosen.detection
 
-    async def _start_funded(
-        self, session: AsyncSession, source: FundingSource, payment: Payment, note: str
-    ) -> None:
-        await record_event(
-            session,
-            payment.id,
-            None,
-            Status.PENDING,
-            f"created; {source.method} reserved{note}",
-            "api",
-        )
-        # Last: the balance sends its guarded debit with the COMMIT, so the merchant's
-        # balance row is locked only while Postgres commits.
-        await source.instructions(session, payment)
-
-    async def _open_funding(
-        self, session: AsyncSession, source: FundingSource, payment: Payment, note: str
-    ) -> None:
+    async def _insert_awaiting(
+        self,
+        session: AsyncSession,
+        source: FundingSource,
+        values: dict[str, Any],
+        requested: str,
+        note: str,
+    ) -> Payment | None:
+        """A payment that waits for its payer's money: inserted, then the source's
+        instructions for the payer; None when the reference exists."""
+        inserted = await repo.insert_if_new(session, values)
+        if inserted is None:
+            return None
+        await networks.remember_client_choice(session, inserted, requested)
+        payment = await repo.get(session, inserted.id)
+        assert payment is not None
         opened = await source.instructions(session, payment)
         assert opened is not None  # a source that is not funded at create instructs the payer
         await repo.set_fields(
@@ -213,6 +206,7 @@ class PaymentService:
             "api",
         )
         await session.refresh(payment)  # the UPDATE above expired updated_at
+        return payment
 
     async def check_customer(
         self, plan: NormalizedPlan, customer_id: str
@@ -324,6 +318,34 @@ def _renewal_price(
         )
     bouquet = quote.current_bouquet or plan.name
     return quote.renewal_kobo, f"{bouquet} (renewal)"
+
+
+async def _insert_reserved(
+    session: AsyncSession,
+    values: dict[str, Any],
+    requested: str,
+    validations: list[ProviderCall],
+    note: str,
+) -> Payment | None:
+    """A payment funded from its merchant's balance: created, reserved, recorded and queued
+    in one statement (``repository.insert_reserved``); None when the reference exists."""
+    choice = networks.client_choice(BillType(values["bill_type"]), values["biller"], requested)
+    reserved = repo.Reserved(
+        event_reason=f"created; {FundingMethod.BALANCE} reserved{note}",
+        created_channels=channels_now(Status.PENDING),
+        accounts=await ledger.reserve_accounts(session, values["client_id"]),
+        choice_network=None if choice is None else choice.value,
+        choice_evidence=networks.choice_evidence(values["plan"], values["short_id"]),
+        validation_calls=calls_repo.calls_json(validations),
+    )
+    try:
+        return await repo.insert_reserved(session, values, reserved)
+    except repo.BalanceShort as exc:
+        total = values["total_kobo"]
+        raise InsufficientBalance(
+            f"balance does not cover amount + fee ({total} kobo)",
+            details={"needed_kobo": total},
+        ) from exc
 
 
 def _replay(existing: Payment, fingerprint: str) -> Payment:

@@ -1,11 +1,11 @@
 """The merchant's prepaid balance as a ``FundingSource`` (DESIGN §3).
 
-Its money is held before anyone else sees the payment: ``instructions`` reserves amount + fee
-as the creating transaction's last step, sending the guarded debit with the COMMIT (so the
-merchant's balance row is locked only while Postgres commits), and a refund releases the
-reservation in the very transaction that decides it (``release``, called by
-``settlement.refund``). There is no payer to instruct, nothing to confirm later, no webhook
-and no periodic job.
+Its money is held before anyone else sees the payment: the one statement that creates the
+payment also reserves amount + fee with a guarded debit (``payments.repository``'s
+``insert_reserved``, its own transaction, so the merchant's balance row is locked only while
+Postgres commits it), and a refund releases the reservation in the very transaction that
+decides it (``release``, called by ``settlement.refund``). There is no payer to instruct,
+nothing to confirm later, no webhook and no periodic job.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from collections.abc import Mapping
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from billpay.errors import InsufficientBalance
 from billpay.funding.base import FundingContext, FundingJob, FundingWebhook, WebhookHint
 from billpay.ledger import service as ledger
 from billpay.models import Payment
@@ -24,25 +23,15 @@ from billpay.payments.status import Status
 
 
 class BalanceFunding:
-    """Reserves a payment's total from its merchant's balance."""
+    """A payment's total, held from its merchant's balance as the payment is created."""
 
     method = FundingMethod.BALANCE
     funded_at_create = True
 
     async def instructions(self, session: AsyncSession, payment: Payment) -> None:
-        """Reserve amount + fee; a balance that does not cover it refuses the payment (402).
-
-        Commits the creating transaction (``ledger.reserve_and_commit``): called last.
-        """
-        try:
-            await ledger.reserve_and_commit(
-                session, payment.client_id, payment.id, payment.total_kobo
-            )
-        except ledger.InsufficientBalance as exc:
-            raise InsufficientBalance(
-                f"balance does not cover amount + fee ({payment.total_kobo} kobo)",
-                details={"needed_kobo": exc.needed_kobo},
-            ) from exc
+        """Never asked: a balance payment's reservation is part of the very statement that
+        creates it (``payments.repository.insert_reserved``)."""
+        raise AssertionError("a balance payment is reserved by the statement that creates it")
 
     async def confirm(self, context: FundingContext, reference: str, *, actor: str) -> str:
         return "nothing to do: a balance payment is funded as it is created"

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import asdict
 from typing import cast
 
-from sqlalchemy import Table, select
+from sqlalchemy import Table, bindparam, func, insert, literal_column, select
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.selectable import CTE
 
 from billpay.db import raw
 from billpay.models import ProviderCallRecord
@@ -55,3 +58,23 @@ async def of_payment(session: AsyncSession, payment_id: uuid.UUID) -> list[Provi
         .order_by(ProviderCallRecord.started_at, ProviderCallRecord.id)
     )
     return list(rows.all())
+
+
+def validations_cte(payments: CTE) -> CTE:
+    """For the statement that creates a payment (``payments``: the CTE returning the new row):
+    the customer lookups that vetted it (``:validation_calls``, the JSON of ``calls_json``),
+    kept with it."""
+    names = [column.name for column in CALLS.c if column.name not in ("id", "payment_id")]
+    calls = func.jsonb_populate_recordset(
+        literal_column("NULL::provider_calls"), bindparam("validation_calls", type_=JSONB)
+    ).table_valued(*names, name="call")
+    return (
+        insert(CALLS)
+        .from_select([*names, "payment_id"], select(*calls.c, payments.c.id).select_from(calls))
+        .cte("validations")
+    )
+
+
+def calls_json(calls: Sequence[ProviderCall]) -> str:
+    """``calls`` as the JSON array ``validations_cte`` takes."""
+    return json.dumps([{**asdict(call), "kind": call.kind.value} for call in calls], default=str)
