@@ -8,8 +8,10 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import update
 
 from billpay.ledger.service import reserved_balance
+from billpay.models import BillerPlan
 from billpay.state import AppState
 from flows import airtime, electricity, row_count
 
@@ -47,6 +49,44 @@ async def test_same_reference_different_body_is_a_conflict(
     assert response.status_code == 409
     assert response.json()["error"]["code"] == "idempotency_conflict"
     assert await row_count(state, "payments") == 1
+
+
+async def test_a_retry_after_its_plan_was_withdrawn_still_answers_with_its_payment(
+    api: httpx.AsyncClient, state: AppState
+) -> None:
+    body = airtime(request_reference="ref-withdrawn")
+    first = await api.post("/v1/payments", json=body)
+    await _set_plan_active(state, body["plan"], False)
+    try:
+        retry = await api.post("/v1/payments", json=body)
+        fresh = await api.post("/v1/payments", json=airtime(request_reference="ref-after"))
+    finally:
+        await _set_plan_active(state, body["plan"], True)
+    assert (first.status_code, retry.status_code) == (201, 200)
+    assert retry.json()["id"] == first.json()["id"]
+    assert fresh.status_code == 422
+    assert fresh.json()["error"]["code"] == "unknown_plan"
+
+
+async def _set_plan_active(state: AppState, slug: str, active: bool) -> None:
+    """The catalog is shared by the tests: a test that withdraws a plan puts it back."""
+    async with state.unit_of_work() as session:
+        await session.execute(
+            update(BillerPlan).where(BillerPlan.slug == slug).values(active=active)
+        )
+    state.plans.forget()
+
+
+async def test_a_retry_is_not_looked_up_at_the_provider_again(
+    api: httpx.AsyncClient, state: AppState
+) -> None:
+    body = electricity(request_reference="elec-retry")
+    first = await api.post("/v1/payments", json=body)
+    looked_up = await row_count(state, "provider_calls")
+    retry = await api.post("/v1/payments", json=body)
+    assert (first.status_code, retry.status_code) == (201, 200)
+    assert looked_up > 0
+    assert await row_count(state, "provider_calls") == looked_up
 
 
 async def test_fifty_concurrent_duplicates_make_one_payment(

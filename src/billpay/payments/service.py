@@ -22,6 +22,7 @@ from billpay.errors import (
     AmountMismatch,
     AmountOutOfRange,
     AmountRequired,
+    ApiError,
     IdempotencyConflict,
     InsufficientBalance,
     InvalidCursor,
@@ -85,12 +86,36 @@ class PaymentService:
     async def create(
         self, session: AsyncSession, client: AuthenticatedClient, body: CreatePayment
     ) -> tuple[Payment, bool]:
-        """The payment for this reference, and whether this call created it."""
+        """The payment for this reference, and whether this call created it.
+
+        A reference already used answers with its payment (or the conflict of a different
+        body), whatever this body would meet now: not a refusal (say, its plan was withdrawn
+        since), and not the provider lookups again. So that a new payment's create needs no
+        read of its own, the reference is looked up only when that matters: before a
+        provider lookup, after a refusal, and when the insert finds it taken.
+        """
         fingerprint = body.fingerprint()
-        if await repo.reference_exists(session, client.id, body.request_reference):
+        try:
+            created = await self._create_new(session, client, body, fingerprint)
+        except ApiError:
             existing = await repo.get_by_reference(session, client.id, body.request_reference)
-            assert existing is not None  # payments are never deleted
+            if existing is None:
+                raise
             return _replay(existing, fingerprint), False
+        if created is None:  # the reference is taken: earlier, or by a concurrent twin
+            taken = await repo.get_by_reference(session, client.id, body.request_reference)
+            assert taken is not None  # payments are never deleted
+            return _replay(taken, fingerprint), False
+        return created, True
+
+    async def _create_new(
+        self,
+        session: AsyncSession,
+        client: AuthenticatedClient,
+        body: CreatePayment,
+        fingerprint: str,
+    ) -> Payment | None:
+        """The payment ``body`` asks for, created; None when its reference is taken."""
         if not client.livemode and body.funding_method is not FundingMethod.BALANCE:
             raise TestModeFunding(
                 f"funding_method: test mode pays from the test balance only, not "
@@ -108,6 +133,10 @@ class PaymentService:
         renewal = body.subscription_type == SubscriptionType.RENEW
         amount_kobo = 0 if renewal else self._checked_amount(plan, body.amount_kobo)
         phone = _payer_phone(plan.bill_type, customer_id, body.phone)
+        if plan.bill_type in VERIFIABLE and await repo.reference_exists(
+            session, client.id, body.request_reference
+        ):
+            return None  # a retry: its customer was looked up when it was created
         with collect_calls(CallKind.VALIDATION) as validations:
             customer = await self._verified_customer(plan, customer_id, renewal=renewal)
         customer_name = customer.customer_name if customer else None
@@ -146,17 +175,12 @@ class PaymentService:
         }
         note = networks.detection_note(body.plan, detection)
         if source.funded_at_create:
-            created = await _insert_reserved(session, values, body.plan, validations, note)
-        else:
-            created = await self._insert_awaiting(session, source, values, body.plan, note)
-            if created is not None:
-                # Kept with the payment they vetted (a refused customer creates nothing).
-                await calls_repo.record(session, validations, payment_id=created.id)
-        if created is None:  # a concurrent request with the same reference won the insert
-            winner = await repo.get_by_reference(session, client.id, body.request_reference)
-            assert winner is not None
-            return _replay(winner, fingerprint), False
-        return created, True
+            return await _insert_reserved(session, values, body.plan, validations, note)
+        created = await self._insert_awaiting(session, source, values, body.plan, note)
+        if created is not None:
+            # Kept with the payment they vetted (a refused customer creates nothing).
+            await calls_repo.record(session, validations, payment_id=created.id)
+        return created
 
     async def _chosen_plan(
         self, session: AsyncSession, client: AuthenticatedClient, body: CreatePayment
