@@ -76,7 +76,7 @@ class Payment(Timestamps, Base):
     # When a funding source last asked about this payment itself (no webhook came).
     funding_checked_at: Mapped[datetime | None]
 
-    status: Mapped[str] = mapped_column(String(20), index=True)
+    status: Mapped[str] = mapped_column(String(20))  # indexed by ix_payments_status_created
     provider: Mapped[str | None] = mapped_column(String(20))
     provider_transaction_id: Mapped[str | None] = mapped_column(String(200))
     token: Mapped[str | None] = mapped_column(String(200))  # electricity PIN: owner-only secret
