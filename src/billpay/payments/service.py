@@ -66,6 +66,17 @@ SHORT_ID_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O/1/I: read aloud
 VERIFIABLE = frozenset({BillType.ELECTRICITY, BillType.CABLE_TV, BillType.BETTING})
 
 
+@dataclass(frozen=True)
+class NewPayment:
+    """A create that passed every check, before anything is written."""
+
+    source: FundingSource
+    values: dict[str, Any]  # the payments row (``repository.CREATED_COLUMNS``)
+    requested: str  # the plan as the client sent it
+    validations: list[ProviderCall]  # the customer lookups that vetted it
+    note: str  # for its creation event (``networks.detection_note``)
+
+
 def new_short_id(length: int = 12) -> str:
     return "".join(secrets.choice(SHORT_ID_ALPHABET) for _ in range(length))
 
@@ -96,26 +107,28 @@ class PaymentService:
         """
         fingerprint = body.fingerprint()
         try:
-            created = await self._create_new(session, client, body, fingerprint)
-        except ApiError:
+            new = await self._checked(session, client, body, fingerprint)
+        except ApiError:  # raised before anything is written: an earlier payment may answer
             existing = await repo.get_by_reference(session, client.id, body.request_reference)
             if existing is None:
                 raise
             return _replay(existing, fingerprint), False
+        created = None if new is None else await self._insert(session, new)
         if created is None:  # the reference is taken: earlier, or by a concurrent twin
             taken = await repo.get_by_reference(session, client.id, body.request_reference)
             assert taken is not None  # payments are never deleted
             return _replay(taken, fingerprint), False
         return created, True
 
-    async def _create_new(
+    async def _checked(
         self,
         session: AsyncSession,
         client: AuthenticatedClient,
         body: CreatePayment,
         fingerprint: str,
-    ) -> Payment | None:
-        """The payment ``body`` asks for, created; None when its reference is taken."""
+    ) -> NewPayment | None:
+        """The payment ``body`` asks for, checked (provider lookups included) but not yet
+        written; None when a lookup is due and the reference is taken."""
         if not client.livemode and body.funding_method is not FundingMethod.BALANCE:
             raise TestModeFunding(
                 f"funding_method: test mode pays from the test balance only, not "
@@ -174,12 +187,17 @@ class PaymentService:
             "deadline_at": now + timedelta(seconds=self.settings.payment_deadline_seconds),
         }
         note = networks.detection_note(body.plan, detection)
-        if source.funded_at_create:
-            return await _insert_reserved(session, values, body.plan, validations, note)
-        created = await self._insert_awaiting(session, source, values, body.plan, note)
+        return NewPayment(source, values, body.plan, validations, note)
+
+    async def _insert(self, session: AsyncSession, new: NewPayment) -> Payment | None:
+        """``new`` written, its money held or its payer instructed; None when its reference
+        is taken. A refusal here (a short balance, a source's own) writes nothing."""
+        if new.source.funded_at_create:
+            return await _insert_reserved(session, new)
+        created = await self._insert_awaiting(session, new)
         if created is not None:
             # Kept with the payment they vetted (a refused customer creates nothing).
-            await calls_repo.record(session, validations, payment_id=created.id)
+            await calls_repo.record(session, new.validations, payment_id=created.id)
         return created
 
     async def _chosen_plan(
@@ -198,20 +216,14 @@ class PaymentService:
             )
         return chosen.plan, chosen.detection
 
-    async def _insert_awaiting(
-        self,
-        session: AsyncSession,
-        source: FundingSource,
-        values: dict[str, Any],
-        requested: str,
-        note: str,
-    ) -> Payment | None:
+    async def _insert_awaiting(self, session: AsyncSession, new: NewPayment) -> Payment | None:
         """A payment that waits for its payer's money: inserted, then the source's
         instructions for the payer; None when the reference exists."""
-        inserted = await repo.insert_if_new(session, values)
+        source = new.source
+        inserted = await repo.insert_if_new(session, new.values)
         if inserted is None:
             return None
-        await networks.remember_client_choice(session, inserted, requested)
+        await networks.remember_client_choice(session, inserted, new.requested)
         payment = await repo.get(session, inserted.id)
         assert payment is not None
         opened = await source.instructions(session, payment)
@@ -226,7 +238,7 @@ class PaymentService:
             payment.id,
             None,
             Status.AWAITING_FUNDS,
-            f"created; awaiting {source.method} funds{note}",
+            f"created; awaiting {source.method} funds{new.note}",
             "api",
         )
         await session.refresh(payment)  # the UPDATE above expired updated_at
@@ -344,23 +356,18 @@ def _renewal_price(
     return quote.renewal_kobo, f"{bouquet} (renewal)"
 
 
-async def _insert_reserved(
-    session: AsyncSession,
-    values: dict[str, Any],
-    requested: str,
-    validations: list[ProviderCall],
-    note: str,
-) -> Payment | None:
+async def _insert_reserved(session: AsyncSession, new: NewPayment) -> Payment | None:
     """A payment funded from its merchant's balance: created, reserved, recorded and queued
     in one statement (``repository.insert_reserved``); None when the reference exists."""
-    choice = networks.client_choice(BillType(values["bill_type"]), values["biller"], requested)
+    values = new.values
+    choice = networks.client_choice(BillType(values["bill_type"]), values["biller"], new.requested)
     reserved = repo.Reserved(
-        event_reason=f"created; {FundingMethod.BALANCE} reserved{note}",
+        event_reason=f"created; {new.source.method} reserved{new.note}",
         created_channels=channels_now(Status.PENDING),
         accounts=await ledger.reserve_accounts(session, values["client_id"]),
         choice_network=None if choice is None else choice.value,
         choice_evidence=networks.choice_evidence(values["plan"], values["short_id"]),
-        validation_calls=calls_repo.calls_json(validations),
+        validation_calls=calls_repo.calls_json(new.validations),
     )
     try:
         return await repo.insert_reserved(session, values, reserved)
