@@ -211,7 +211,9 @@ async def _post(client: WebhookClient, url: str) -> int:
 async def test_the_connection_goes_to_the_addresses_that_were_checked(
     connects: list[tuple[str, int]],
 ) -> None:
-    client = WebhookClient(allow_private=False, timeout_seconds=2, resolve=resolver([PUBLIC]))
+    client = WebhookClient(
+        allow_private=False, timeout_seconds=2, max_connections=4, resolve=resolver([PUBLIC])
+    )
     with pytest.raises(aiohttp.ClientConnectorError) as refused:
         await _post(client, f"https://{MERCHANT_HOST}/events?x=1")
     assert connects == [(str(PUBLIC), 443)]  # the checked address, not a second lookup's
@@ -226,7 +228,9 @@ async def test_a_name_resolving_to_a_private_address_is_never_connected_to(
     connects: list[tuple[str, int]], answers: list[str]
 ) -> None:
     addresses = [ipaddress.ip_address(answer) for answer in answers]
-    client = WebhookClient(allow_private=False, timeout_seconds=2, resolve=resolver(addresses))
+    client = WebhookClient(
+        allow_private=False, timeout_seconds=2, max_connections=4, resolve=resolver(addresses)
+    )
     with pytest.raises(UnsafeDestination, match="not a public address") as refused:
         await _post(client, f"https://{MERCHANT_HOST}/events")
     assert connects == []
@@ -251,7 +255,9 @@ async def test_a_name_resolving_to_a_private_address_is_never_connected_to(
 async def test_an_ip_literal_or_local_url_is_never_connected_to(
     connects: list[tuple[str, int]], url: str
 ) -> None:
-    client = WebhookClient(allow_private=False, timeout_seconds=2, resolve=no_dns)
+    client = WebhookClient(
+        allow_private=False, timeout_seconds=2, max_connections=4, resolve=no_dns
+    )
     with pytest.raises(UnsafeDestination):
         await _post(client, url)
     assert connects == []
@@ -266,7 +272,7 @@ async def test_a_redirect_is_never_followed(receiver: tuple[Receiver, ThreadedSe
 
     app = Starlette(routes=[Route("/events", redirect, methods=["POST"])])
     with serve(app) as redirecting:
-        client = WebhookClient(allow_private=True, timeout_seconds=2)
+        client = WebhookClient(allow_private=True, timeout_seconds=2, max_connections=4)
         assert await _post(client, redirecting.url + "/events") == 307
     assert hook.hits == []
 
@@ -285,7 +291,7 @@ async def test_connections_are_kept_alive_per_host_name() -> None:
 
     server = await asyncio.start_server(answer, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
-    client = WebhookClient(allow_private=True, timeout_seconds=2)
+    client = WebhookClient(allow_private=True, timeout_seconds=2, max_connections=4)
     try:
         for host in ("127.0.0.1", "127.0.0.1", "localhost", "localhost"):
             assert await client.post(f"http://{host}:{port}/events", b"{}", {}) == 204
@@ -293,6 +299,45 @@ async def test_connections_are_kept_alive_per_host_name() -> None:
         await client.aclose()
         server.close()
     assert len(connections) == 2
+
+
+async def test_webhooks_in_flight_share_at_most_max_connections() -> None:
+    """More webhooks at once than connections allowed: they wait for a free connection and
+    all arrive; no more connections are ever open at once than allowed."""
+    open_now, most_open, answered = 0, 0, 0
+    release = asyncio.Event()
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal open_now, most_open, answered
+        open_now += 1
+        most_open = max(most_open, open_now)
+        try:
+            with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError):
+                while await reader.readuntil(b"\r\n\r\n"):
+                    await reader.readexactly(2)  # the b"{}" body
+                    await release.wait()
+                    answered += 1
+                    writer.write(b"HTTP/1.1 204 No Content\r\ncontent-length: 0\r\n\r\n")
+        finally:
+            open_now -= 1
+
+    server = await asyncio.start_server(answer, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    client = WebhookClient(allow_private=True, timeout_seconds=30, max_connections=3)
+    try:
+        posts = [
+            asyncio.create_task(client.post(f"http://127.0.0.1:{port}/events", b"{}", {}))
+            for _ in range(10)
+        ]
+        async with asyncio.timeout(60):
+            while most_open < 3:  # every connection allowed is open and waiting
+                await asyncio.sleep(0.01)
+        release.set()
+        assert await asyncio.gather(*posts) == [204] * 10
+    finally:
+        await client.aclose()
+        server.close()
+    assert (most_open, answered) == (3, 10)
 
 
 async def test_a_failed_try_shows_the_merchant_a_category_only(

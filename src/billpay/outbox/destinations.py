@@ -222,9 +222,15 @@ class WebhookClient:
     """
 
     def __init__(
-        self, *, allow_private: bool, timeout_seconds: float, resolve: Resolver = resolve_host
+        self,
+        *,
+        allow_private: bool,
+        timeout_seconds: float,
+        max_connections: int,
+        resolve: Resolver = resolve_host,
     ) -> None:
         self._allow_private = allow_private
+        self._max_connections = max_connections
         self._resolve = resolve
         self._timeout = aiohttp.ClientTimeout(
             total=None, connect=timeout_seconds, sock_read=timeout_seconds
@@ -235,8 +241,12 @@ class WebhookClient:
         if self._session is None:
             resolver = None if self._allow_private else PublicResolver(self._resolve)
             self._session = aiohttp.ClientSession(
+                # As many connections as webhooks in flight: none waits for a free one
+                # (aiohttp's own default cap is 100), and none is opened beyond them.
                 connector=aiohttp.TCPConnector(
-                    resolver=resolver, keepalive_timeout=IDLE_CONNECTION_SECONDS
+                    resolver=resolver,
+                    keepalive_timeout=IDLE_CONNECTION_SECONDS,
+                    limit=self._max_connections,
                 ),
                 timeout=self._timeout,
                 trust_env=False,  # an environment's proxy must not relay webhooks anywhere

@@ -157,6 +157,7 @@ class Dispatcher:
         self.http = WebhookClient(
             allow_private=self.settings.allow_private_webhook_urls,
             timeout_seconds=WEBHOOK_TIMEOUT_SECONDS,
+            max_connections=self.settings.outbox_concurrency,
             resolve=resolve,
         )
         secret = self.settings.alert_webhook_secret
