@@ -42,6 +42,8 @@ async def insert_if_new(session: AsyncSession, values: dict[str, Any]) -> Paymen
     return None if row is None else Payment(**dict(row.items()))
 
 
+# Every column of a payment, named once: ``insert_reserved``'s row carries more than these.
+_PAYMENT_FIELDS: Final = tuple(PAYMENTS.c.keys())
 # The columns ``insert_reserved`` writes; the rest are the table's defaults.
 CREATED_COLUMNS: Final = (
     "id",
@@ -119,7 +121,7 @@ async def insert_reserved(
         raise BalanceShort from exc
     if row is None:
         return None
-    return Payment(**{column.name: row[column.name] for column in PAYMENTS.c})
+    return Payment(**{name: row[name] for name in _PAYMENT_FIELDS})
 
 
 @cache
